@@ -1,0 +1,167 @@
+// Package config reads VibeCode's configuration from the environment, in one place.
+//
+// Every function, the local stack and the agent call FromEnv; nothing else reads environment
+// variables. Unset means the embedded default, so `make run` needs no configuration at all.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration. The zero value is not usable; call FromEnv.
+type Config struct {
+	// Host and Port are where the local stack (or a standalone function) listens.
+	// HOST (default 127.0.0.1) and PORT (default 8080).
+	Host string
+	Port int
+	// DataDir holds the embedded database, its vector index and generated secrets.
+	// VIBECODE_DATA_DIR, default ./.vibecode.
+	DataDir string
+	// DatabaseURL selects PostgreSQL when set (DATABASE_URL); unset means embedded SQLite.
+	DatabaseURL string
+	// RedisURL selects Redis as the cache when set (REDIS_URL); unset means an in-process LRU.
+	RedisURL string
+	// CacheEntries bounds the in-process LRU (VIBECODE_CACHE_ENTRIES, default 10000).
+	CacheEntries int
+	// JWTSecret signs access tokens (JWT_SECRET). When unset, a random secret is generated once
+	// and kept in DataDir; deployed functions must set it (at least 32 bytes).
+	JWTSecret string
+	// AccessTokenTTL and RefreshTokenTTL (ACCESS_TOKEN_TTL default 15m, REFRESH_TOKEN_TTL default 720h).
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	// BcryptCost is the password hashing cost (BCRYPT_COST, default 10; tests use 4).
+	BcryptCost int
+	// AdminEmails get the admin role when they sign up (ADMIN_EMAILS, comma-separated).
+	AdminEmails []string
+	// MaxBodyBytes bounds JSON request bodies (MAX_BODY_BYTES, default 1 MiB).
+	MaxBodyBytes int64
+	// MaxFileBytes bounds one file upload (MAX_FILE_BYTES, default 10 MiB).
+	MaxFileBytes int64
+	// LogLevel is debug, info, warn or error (LOG_LEVEL, default info).
+	LogLevel slog.Level
+	// AllowedOrigins may call the API from a browser (CORS_ORIGINS, comma-separated); empty
+	// means same-origin only, which is what the local stack serving the IDE needs.
+	AllowedOrigins []string
+}
+
+// Addr returns Host:Port.
+func (c Config) Addr() string {
+	return net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+}
+
+// FromEnv builds a Config from getenv (os.Getenv in production, a map in tests) and reports
+// every invalid variable at once, naming it.
+func FromEnv(getenv func(string) string) (Config, error) {
+	p := parser{getenv: getenv}
+	c := Config{
+		Host:            p.str("HOST", "127.0.0.1"),
+		Port:            p.int("PORT", 8080),
+		DataDir:         p.str("VIBECODE_DATA_DIR", ".vibecode"),
+		DatabaseURL:     p.str("DATABASE_URL", ""),
+		RedisURL:        p.str("REDIS_URL", ""),
+		CacheEntries:    p.int("VIBECODE_CACHE_ENTRIES", 10000),
+		JWTSecret:       p.str("JWT_SECRET", ""),
+		AccessTokenTTL:  p.duration("ACCESS_TOKEN_TTL", 15*time.Minute),
+		RefreshTokenTTL: p.duration("REFRESH_TOKEN_TTL", 30*24*time.Hour),
+		BcryptCost:      p.int("BCRYPT_COST", 10),
+		AdminEmails:     p.list("ADMIN_EMAILS"),
+		MaxBodyBytes:    int64(p.int("MAX_BODY_BYTES", 1<<20)),
+		MaxFileBytes:    int64(p.int("MAX_FILE_BYTES", 10<<20)),
+		LogLevel:        p.level("LOG_LEVEL", slog.LevelInfo),
+		AllowedOrigins:  p.list("CORS_ORIGINS"),
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		p.fail("PORT", "must be between 0 and 65535")
+	}
+	if c.BcryptCost < 4 || c.BcryptCost > 31 {
+		p.fail("BCRYPT_COST", "must be between 4 and 31")
+	}
+	if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
+		p.fail("JWT_SECRET", "must be at least 32 bytes")
+	}
+	if c.MaxBodyBytes <= 0 {
+		p.fail("MAX_BODY_BYTES", "must be positive")
+	}
+	if c.MaxFileBytes <= 0 {
+		p.fail("MAX_FILE_BYTES", "must be positive")
+	}
+	if c.CacheEntries <= 0 {
+		p.fail("VIBECODE_CACHE_ENTRIES", "must be positive")
+	}
+	if abs, err := filepath.Abs(c.DataDir); err == nil {
+		c.DataDir = abs
+	}
+	if len(p.errs) > 0 {
+		return Config{}, fmt.Errorf("config: %s", strings.Join(p.errs, "; "))
+	}
+	return c, nil
+}
+
+type parser struct {
+	getenv func(string) string
+	errs   []string
+}
+
+func (p *parser) fail(name, msg string) { p.errs = append(p.errs, name+" "+msg) }
+
+func (p *parser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) int(name string, def int) int {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		p.fail(name, fmt.Sprintf("is not a whole number: %q", v))
+		return def
+	}
+	return n
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		p.fail(name, fmt.Sprintf("is not a positive duration like 15m: %q", v))
+		return def
+	}
+	return d
+}
+
+func (p *parser) list(name string) []string {
+	var out []string
+	for _, s := range strings.Split(p.getenv(name), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (p *parser) level(name string, def slog.Level) slog.Level {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		p.fail(name, fmt.Sprintf("is not one of debug, info, warn, error: %q", v))
+		return def
+	}
+	return l
+}
