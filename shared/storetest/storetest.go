@@ -613,4 +613,3 @@ func testAIRequests(t *testing.T, s domain.Store) {
 		t.Fatalf("recorded request = %+v", r)
 	}
 }
-
