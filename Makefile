@@ -1,0 +1,50 @@
+# VibeCode. `make run` starts the whole platform locally on embedded defaults; `make test`
+# installs what the tests need (as root on Debian 12) and runs every test.
+
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+STATICCHECK_VERSION ?= v0.8.2
+LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
+LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
+
+.PHONY: run test deps lint bench build build-lambdas clean
+
+## run: the local stack on 127.0.0.1:8080 (PORT, HOST, VIBECODE_DATA_DIR override)
+run:
+	$(GO) run ./infra
+
+## test: install test dependencies, check formatting and vet, run every test
+test: deps lint
+	VIBECODE_TEST_SERVERS=require $(GO) test -count=1 -timeout 25m ./...
+
+## deps: system packages the tests need (PostgreSQL 15 + pgvector, redis-server, Chromium)
+deps:
+	bash .ci/install-deps.sh
+
+## lint: gofmt, go vet, staticcheck
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags lambda.norpc ./functions/... ./shared/host/... ./shared/backend/...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## bench: Go benchmarks on every backend (see docs/benchmarks.md)
+bench: deps
+	VIBECODE_TEST_SERVERS=require $(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
+
+## build: the local stack binary in bin/
+build:
+	$(GO) build -o bin/vibecode ./infra
+
+## build-lambdas: every function as an arm64 Lambda bootstrap in bin/lambda/<Function>/
+build-lambdas:
+	$(MAKE) build-ApiFunction ARTIFACTS_DIR=bin/lambda/ApiFunction
+
+# SAM (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set.
+build-ApiFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
+
+clean:
+	rm -rf bin

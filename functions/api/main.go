@@ -1,0 +1,56 @@
+// Command api is the api function: users, auth, workspaces, projects and files. The same
+// binary runs as an AWS Lambda (provided.al2023, behind an API Gateway HTTP API), a Cloud
+// Function, or a plain HTTP server; shared/host picks by the environment it finds.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/vibecode/vibecode/shared/backend"
+	"github.com/vibecode/vibecode/shared/config"
+	"github.com/vibecode/vibecode/shared/host"
+	"github.com/vibecode/vibecode/shared/httpapi"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "api:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string) error {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	h, closeFn, err := newHandler(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	return host.Serve(ctx, "api", h, cfg, log)
+}
+
+// newHandler wires the function: backends from the configuration, then the API over them.
+func newHandler(ctx context.Context, cfg config.Config, log *slog.Logger) (http.Handler, func() error, error) {
+	b, err := backend.Open(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	api, err := httpapi.NewFromConfig(b, cfg, log, httpapi.Options{})
+	if err != nil {
+		_ = b.Close()
+		return nil, nil, err
+	}
+	return api, b.Close, nil
+}

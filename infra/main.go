@@ -1,0 +1,112 @@
+// Command infra is VibeCode's local stack: every function's handler behind one gateway that
+// routes exactly as template.yaml routes them, on one port, over the embedded defaults (or
+// PostgreSQL and Redis when DATABASE_URL and REDIS_URL are set). `make run` starts it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/vibecode/vibecode/infra/gateway"
+	"github.com/vibecode/vibecode/shared/backend"
+	"github.com/vibecode/vibecode/shared/config"
+	"github.com/vibecode/vibecode/shared/host"
+	"github.com/vibecode/vibecode/shared/httpapi"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "vibecode:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string) error {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	tmpl, err := findTemplate(getenv("VIBECODE_TEMPLATE"))
+	if err != nil {
+		return err
+	}
+	h, closeFn, err := newStack(ctx, cfg, tmpl, log)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	fmt.Printf("VibeCode is running at http://%s/ (data in %s)\n", cfg.Addr(), cfg.DataDir)
+	return host.ListenAndServe(ctx, cfg.Addr(), h, log)
+}
+
+// newStack builds the local stack's handler: the functions' handlers behind the gateway
+// built from the template, and the landing page at /.
+func newStack(ctx context.Context, cfg config.Config, templatePath string, log *slog.Logger) (http.Handler, func() error, error) {
+	tmpl, err := os.ReadFile(templatePath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read template: %w", err)
+	}
+	routes, err := gateway.ParseTemplate(tmpl)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", templatePath, err)
+	}
+	b, err := backend.Open(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	api, err := httpapi.NewFromConfig(b, cfg, log, httpapi.Options{})
+	if err != nil {
+		_ = b.Close()
+		return nil, nil, err
+	}
+	gw, err := gateway.New(routes, map[string]http.Handler{"ApiFunction": api})
+	if err != nil {
+		_ = b.Close()
+		return nil, nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", gw)
+	mux.HandleFunc("GET /{$}", landing)
+	return httpapi.Middleware(log, mux), b.Close, nil
+}
+
+// landing is the page at / until the web IDE is embedded: it says what is running.
+func landing(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = fmt.Fprint(w, `<!doctype html><meta charset="utf-8"><title>VibeCode</title>
+<h1>VibeCode local stack</h1><p>The API is served under <a href="/api/health">/api/</a>.</p>`)
+}
+
+// findTemplate returns the template.yaml to route by: the given path, or the first
+// template.yaml found walking up from the working directory (so `make run` and tests from a
+// package directory both find the repository's).
+func findTemplate(path string) (string, error) {
+	if path != "" {
+		return path, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, "template.yaml")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("template.yaml not found in the working directory or above; set VIBECODE_TEMPLATE")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/vibecode/vibecode/infra/gateway"
+	"github.com/vibecode/vibecode/shared/httpapi"
+)
+
+// templateRoutes returns the routes template.yaml declares.
+func templateRoutes(t testing.TB) []gateway.Route {
+	t.Helper()
+	b, err := os.ReadFile("../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, err := gateway.ParseTemplate(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return routes
+}
+
+// TestTemplate_RoutesMatchFunctions keeps template.yaml and the functions' own routers in
+// step: every route a function serves is routed to it by the template, and nothing else.
+func TestTemplate_RoutesMatchFunctions(t *testing.T) {
+	served := map[string][]string{
+		"ApiFunction": httpapi.New(nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Options{}).Routes(),
+	}
+	declared := map[string][]string{}
+	for _, r := range templateRoutes(t) {
+		declared[r.Function] = append(declared[r.Function], r.Pattern)
+	}
+	for fn, want := range served {
+		got := declared[fn]
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: template routes\n%v\nfunction routes\n%v", fn, got, want)
+		}
+	}
+	for fn := range declared {
+		if _, ok := served[fn]; !ok {
+			t.Errorf("template routes to %s, which the local stack does not mount", fn)
+		}
+	}
+}

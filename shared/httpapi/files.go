@@ -1,0 +1,194 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/vibecode/vibecode/shared/domain"
+)
+
+func (a *API) filePath(r *http.Request) (string, error) {
+	return domain.CleanFilePath(r.PathValue("path"))
+}
+
+func etag(f *domain.File) string { return `"` + f.Hash + `"` }
+
+// parseETag returns the hash inside one entity tag ("…" or W/"…"), or "*".
+func parseETag(h string) (string, error) {
+	h = strings.TrimSpace(h)
+	if h == "*" {
+		return h, nil
+	}
+	h = strings.TrimPrefix(h, "W/")
+	if len(h) < 2 || h[0] != '"' || h[len(h)-1] != '"' || strings.Contains(h[1:len(h)-1], `"`) {
+		return "", domain.Errorf(domain.EINVALID, "If-Match must be * or one quoted ETag")
+	}
+	return h[1 : len(h)-1], nil
+}
+
+// noneMatch reports whether an If-None-Match header matches the file (so GET answers 304).
+func noneMatch(header string, f *domain.File) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag(f) {
+			return true
+		}
+	}
+	return false
+}
+
+func setFileHeaders(w http.ResponseWriter, f *domain.File) {
+	h := w.Header()
+	h.Set("ETag", etag(f))
+	h.Set("Last-Modified", f.ModifiedAt.UTC().Format(http.TimeFormat))
+	h.Set("X-File-Version", strconv.FormatInt(f.Version, 10))
+	h.Set("X-File-Language", f.Language)
+}
+
+func (a *API) listFiles(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	ws := currentWorkspace(ctx)
+	files, err := domain.Cached(ctx, a.cache, domain.CacheKey(ws.ID, "files"), domain.TTLShort, a.cacheErr(ctx),
+		func() ([]*domain.File, error) { return a.store.ListFiles(ctx, ws.ID) })
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"files": nonNil(files)})
+	return nil
+}
+
+func (a *API) getFile(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.filePath(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	ws := currentWorkspace(ctx)
+	notFound := domain.Errorf(domain.ENOTFOUND, "file not found: %s", p)
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		// Answer a revalidation from metadata alone, without reading the content.
+		f, err := a.store.FileByPath(ctx, ws.ID, p)
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			return notFound
+		} else if err != nil {
+			return err
+		}
+		if noneMatch(inm, f) {
+			setFileHeaders(w, f)
+			w.WriteHeader(http.StatusNotModified)
+			return nil
+		}
+	}
+	f, content, err := a.store.FileContent(ctx, ws.ID, p)
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		return notFound
+	} else if err != nil {
+		return err
+	}
+	setFileHeaders(w, f)
+	ct := "application/octet-stream"
+	if utf8.Valid(content) {
+		ct = "text/plain; charset=utf-8"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Length", strconv.Itoa(len(content)))
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(content)
+	}
+	return nil
+}
+
+// putOptions reads If-Match and If-None-Match into the store's preconditions.
+func putOptions(r *http.Request, allowNoneMatch bool) (domain.PutOptions, error) {
+	var opts domain.PutOptions
+	if h := r.Header.Get("If-Match"); h != "" {
+		t, err := parseETag(h)
+		if err != nil {
+			return opts, err
+		}
+		opts.IfMatch = t
+	}
+	if h := strings.TrimSpace(r.Header.Get("If-None-Match")); h != "" {
+		if h != "*" || !allowNoneMatch {
+			return opts, domain.Errorf(domain.EINVALID, "If-None-Match on a write must be *")
+		}
+		opts.IfNoneMatch = true
+	}
+	return opts, nil
+}
+
+func (a *API) putFile(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.filePath(r)
+	if err != nil {
+		return err
+	}
+	opts, err := putOptions(r, true)
+	if err != nil {
+		return err
+	}
+	if r.ContentLength > a.opts.MaxFileBytes {
+		return domain.Errorf(domain.ETOOLARGE, "file is larger than the %d-byte limit", a.opts.MaxFileBytes)
+	}
+	content, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.opts.MaxFileBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return domain.Errorf(domain.ETOOLARGE, "file is larger than the %d-byte limit", a.opts.MaxFileBytes)
+	} else if err != nil {
+		return domain.Errorf(domain.EINVALID, "could not read the request body: %v", err)
+	}
+	ctx := r.Context()
+	ws := currentWorkspace(ctx)
+	f := &domain.File{WorkspaceID: ws.ID, Path: p, Size: int64(len(content)), Hash: domain.HashContent(content),
+		Language: domain.LanguageOf(p), ModifiedAt: a.now()}
+	created, err := a.store.PutFile(ctx, f, content, opts)
+	if err != nil {
+		return err
+	}
+	a.invalidate(ctx, ws.ID)
+	a.fileChanged(r, FileChange{WorkspaceID: ws.ID, Path: p, Version: f.Version})
+	setFileHeaders(w, f)
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		w.Header().Set("Location", r.URL.Path)
+	}
+	writeJSON(w, status, f)
+	return nil
+}
+
+func (a *API) deleteFile(w http.ResponseWriter, r *http.Request) error {
+	p, err := a.filePath(r)
+	if err != nil {
+		return err
+	}
+	opts, err := putOptions(r, false)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	ws := currentWorkspace(ctx)
+	if err := a.store.DeleteFile(ctx, ws.ID, p, opts); domain.ErrorCode(err) == domain.ENOTFOUND {
+		return domain.Errorf(domain.ENOTFOUND, "file not found: %s", p)
+	} else if err != nil {
+		return err
+	}
+	a.invalidate(ctx, ws.ID)
+	a.fileChanged(r, FileChange{WorkspaceID: ws.ID, Path: p, Deleted: true})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) fileChanged(r *http.Request, ev FileChange) {
+	if a.opts.OnFileChange == nil {
+		return
+	}
+	if err := a.opts.OnFileChange(r.Context(), ev); err != nil {
+		a.log.ErrorContext(r.Context(), "file change not delivered", "workspace", ev.WorkspaceID, "path", ev.Path, "err", err)
+	}
+}
