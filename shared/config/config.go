@@ -45,9 +45,6 @@ type Config struct {
 	MaxFileBytes int64
 	// LogLevel is debug, info, warn or error (LOG_LEVEL, default info).
 	LogLevel slog.Level
-	// AllowedOrigins may call the API from a browser (CORS_ORIGINS, comma-separated); empty
-	// means same-origin only, which is what the local stack serving the IDE needs.
-	AllowedOrigins []string
 }
 
 // Addr returns Host:Port.
@@ -74,7 +71,6 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		MaxBodyBytes:    int64(p.int("MAX_BODY_BYTES", 1<<20)),
 		MaxFileBytes:    int64(p.int("MAX_FILE_BYTES", 10<<20)),
 		LogLevel:        p.level("LOG_LEVEL", slog.LevelInfo),
-		AllowedOrigins:  p.list("CORS_ORIGINS"),
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		p.fail("PORT", "must be between 0 and 65535")

@@ -149,7 +149,8 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) error {
 		cancel()
 		c := check{Status: "ok", LatencyMS: time.Since(start).Milliseconds()}
 		if err != nil {
-			c.Status, c.Error, status = "down", err.Error(), http.StatusServiceUnavailable
+			// The detail (addresses, driver messages) goes to the log, not to anonymous callers.
+			c.Status, c.Error, status = "down", "ping failed or timed out", http.StatusServiceUnavailable
 			a.log.WarnContext(r.Context(), "readiness check failed", "check", name, "err", err)
 		}
 		checks[name] = c

@@ -17,13 +17,16 @@ func (a *API) filePath(r *http.Request) (string, error) {
 
 func etag(f *domain.File) string { return `"` + f.Hash + `"` }
 
-// parseETag returns the hash inside one entity tag ("…" or W/"…"), or "*".
+// parseETag returns the hash inside one strong entity tag, or "*". If-Match compares
+// strongly (RFC 9110 §13.1.1), so a weak tag can never match: EPRECONDITION.
 func parseETag(h string) (string, error) {
 	h = strings.TrimSpace(h)
 	if h == "*" {
 		return h, nil
 	}
-	h = strings.TrimPrefix(h, "W/")
+	if strings.HasPrefix(h, "W/") {
+		return "", domain.Errorf(domain.EPRECONDITION, "If-Match needs a strong ETag; weak ones never match")
+	}
 	if len(h) < 2 || h[0] != '"' || h[len(h)-1] != '"' || strings.Contains(h[1:len(h)-1], `"`) {
 		return "", domain.Errorf(domain.EINVALID, "If-Match must be * or one quoted ETag")
 	}
@@ -156,7 +159,7 @@ func (a *API) putFile(w http.ResponseWriter, r *http.Request) error {
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
-		w.Header().Set("Location", r.URL.Path)
+		w.Header().Set("Location", r.URL.EscapedPath())
 	}
 	writeJSON(w, status, f)
 	return nil
