@@ -1,0 +1,226 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/vibecode/vibecode/shared/domain"
+)
+
+// encodeEmbedding returns v as little-endian float32s, the stored form of an embedding.
+func encodeEmbedding(v []float32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	return b
+}
+
+// decodeEmbedding decodes a stored embedding into dst, which must have the stored length.
+func decodeEmbedding(dst []float32, b []byte) error {
+	if len(b) != 4*len(dst) {
+		return fmt.Errorf("embedding has %d bytes, want %d", len(b), 4*len(dst))
+	}
+	for i := range dst {
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return nil
+}
+
+// checkVector returns EINVALID unless v has the schema's width and only finite values.
+func checkVector(what string, v []float32) error {
+	if len(v) != domain.EmbeddingDims {
+		return domain.Errorf(domain.EINVALID, "%s has %d dimensions, want %d", what, len(v), domain.EmbeddingDims)
+	}
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return domain.Errorf(domain.EINVALID, "%s contains a NaN or infinite value", what)
+		}
+	}
+	return nil
+}
+
+// deleteChunks deletes the file's chunks in tx and returns their IDs, for the index.
+func deleteChunks(ctx context.Context, tx *sql.Tx, workspaceID, path string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `DELETE FROM rag_chunks WHERE workspace_id = ? AND path = ? RETURNING id`, workspaceID, path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: delete chunks: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlite: delete chunks: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: delete chunks: %w", err)
+	}
+	return ids, nil
+}
+
+// ReplaceChunks replaces every chunk of the file with chunks in one transaction and then
+// updates the vector index. Chunks without an ID get one. EINVALID if a chunk belongs to another
+// workspace or file or its embedding is not EmbeddingDims finite values; ENOTFOUND if the
+// workspace does not exist.
+func (s *Store) ReplaceChunks(ctx context.Context, workspaceID, path string, chunks []*domain.Chunk) error {
+	for i, c := range chunks {
+		switch {
+		case c == nil:
+			return domain.Errorf(domain.EINVALID, "chunk %d is nil", i)
+		case c.WorkspaceID != "" && c.WorkspaceID != workspaceID, c.Path != "" && c.Path != path:
+			return domain.Errorf(domain.EINVALID, "chunk %d belongs to another workspace or file", i)
+		}
+		if err := checkVector(fmt.Sprintf("embedding of chunk %d", i), c.Embedding); err != nil {
+			return err
+		}
+	}
+	for _, c := range chunks {
+		if c.ID == "" {
+			c.ID = domain.NewID()
+		}
+	}
+
+	s.chunkMu.Lock()
+	defer s.chunkMu.Unlock()
+	var removed []string
+	err := s.write(ctx, "replace chunks", func(tx *sql.Tx) error {
+		var err error
+		if removed, err = deleteChunks(ctx, tx, workspaceID, path); err != nil {
+			return err
+		}
+		if len(chunks) == 0 {
+			return nil
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO rag_chunks (id, workspace_id, path, file_version, start_line, end_line,
+			language, symbol, content, content_hash, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return fmt.Errorf("sqlite: replace chunks: %w", err)
+		}
+		defer stmt.Close()
+		for _, c := range chunks {
+			_, err := stmt.ExecContext(ctx, c.ID, workspaceID, path, c.FileVersion, c.StartLine, c.EndLine,
+				c.Language, c.Symbol, c.Content, c.ContentHash, encodeEmbedding(c.Embedding))
+			if err != nil {
+				return dbErr("replace chunks", fmt.Sprintf("chunk %q", c.ID), err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(chunks))
+	vecs := make([][]float32, len(chunks))
+	for i, c := range chunks {
+		ids[i], vecs[i] = c.ID, c.Embedding
+	}
+	s.index.remove(workspaceID, removed)
+	s.index.add(workspaceID, ids, vecs)
+	return nil
+}
+
+// DeleteChunks removes every chunk of the file from the database and then from the index.
+func (s *Store) DeleteChunks(ctx context.Context, workspaceID, path string) error {
+	s.chunkMu.Lock()
+	defer s.chunkMu.Unlock()
+	var removed []string
+	err := s.write(ctx, "delete chunks", func(tx *sql.Tx) error {
+		var err error
+		removed, err = deleteChunks(ctx, tx, workspaceID, path)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.index.remove(workspaceID, removed)
+	return nil
+}
+
+// CountChunks returns how many chunks the workspace has, counted in the database.
+func (s *Store) CountChunks(ctx context.Context, workspaceID string) (int, error) {
+	var n int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM rag_chunks WHERE workspace_id = ?`, workspaceID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: count chunks: %w", err)
+	}
+	return n, nil
+}
+
+// fetchBatch bounds the IDs of one IN (...) list, well under SQLite's variable limit.
+const fetchBatch = 500
+
+// SearchChunks returns up to limit chunks of the workspace nearest to vector by cosine
+// similarity, best first: the index ranks every vector of the workspace exactly, then the
+// winners' fields are read from the database. A chunk deleted between the two steps is
+// skipped. EINVALID if vector is not EmbeddingDims finite values.
+func (s *Store) SearchChunks(ctx context.Context, workspaceID string, vector []float32, limit int) ([]domain.ScoredChunk, error) {
+	if err := checkVector("query vector", vector); err != nil {
+		return nil, err
+	}
+	hits := s.index.search(workspaceID, vector, limit)
+	byID := make(map[string]*domain.Chunk, len(hits))
+	for lo := 0; lo < len(hits); lo += fetchBatch {
+		batch := hits[lo:min(lo+fetchBatch, len(hits))]
+		args := make([]any, 0, len(batch)+1)
+		args = append(args, workspaceID)
+		for _, h := range batch {
+			args = append(args, h.id)
+		}
+		// The unary + keeps SQLite from answering through the (workspace_id, path) index, which
+		// without statistics it prefers to the primary key, scanning the whole workspace.
+		rows, err := s.rdb.QueryContext(ctx, `SELECT id, path, file_version, start_line, end_line, language, symbol, content, content_hash
+			FROM rag_chunks WHERE +workspace_id = ? AND id IN (?`+strings.Repeat(", ?", len(batch)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: search chunks: %w", err)
+		}
+		chunks, err := collect(rows, "search chunks", func(row interface{ Scan(...any) error }) (*domain.Chunk, error) {
+			c := &domain.Chunk{WorkspaceID: workspaceID}
+			err := row.Scan(&c.ID, &c.Path, &c.FileVersion, &c.StartLine, &c.EndLine, &c.Language, &c.Symbol, &c.Content, &c.ContentHash)
+			return c, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range chunks {
+			byID[c.ID] = c
+		}
+	}
+	out := make([]domain.ScoredChunk, 0, len(hits))
+	for _, h := range hits {
+		if c, ok := byID[h.id]; ok {
+			out = append(out, domain.ScoredChunk{Chunk: c, Score: float64(h.score)})
+		}
+	}
+	return out, nil
+}
+
+// loadIndex fills the vector index from the database; Open calls it once.
+func (s *Store) loadIndex(ctx context.Context) error {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, workspace_id, embedding FROM rag_chunks`)
+	if err != nil {
+		return fmt.Errorf("sqlite: load vector index: %w", err)
+	}
+	defer rows.Close()
+	vec := make([]float32, domain.EmbeddingDims)
+	for rows.Next() {
+		var id, ws string
+		var emb sql.RawBytes // decoded before the next row, so no copy is needed
+		if err := rows.Scan(&id, &ws, &emb); err != nil {
+			return fmt.Errorf("sqlite: load vector index: %w", err)
+		}
+		if err := decodeEmbedding(vec, emb); err != nil {
+			return fmt.Errorf("sqlite: load vector index: chunk %s: %w", id, err)
+		}
+		s.index.add(ws, []string{id}, [][]float32{vec})
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlite: load vector index: %w", err)
+	}
+	return nil
+}
