@@ -20,12 +20,12 @@ func TestMain(m *testing.M) { os.Exit(testserver.Main(m)) }
 
 // backendEnvs returns the configurations the API suite runs on: the embedded default and
 // PostgreSQL + Redis on throwaway servers.
-func backendEnvs(t *testing.T) map[string]func(t *testing.T) map[string]string {
-	return map[string]func(t *testing.T) map[string]string{
-		"embedded": func(t *testing.T) map[string]string {
+func backendEnvs() map[string]func(t testing.TB) map[string]string {
+	return map[string]func(t testing.TB) map[string]string{
+		"embedded": func(t testing.TB) map[string]string {
 			return map[string]string{"VIBECODE_DATA_DIR": t.TempDir()}
 		},
-		"postgres+redis": func(t *testing.T) map[string]string {
+		"postgres+redis": func(t testing.TB) map[string]string {
 			return map[string]string{
 				"DATABASE_URL": testserver.Postgres(t),
 				"REDIS_URL":    testserver.Redis(t),
@@ -163,7 +163,7 @@ func str(m map[string]any, k string) string {
 }
 
 func TestAPI(t *testing.T) {
-	for name, env := range backendEnvs(t) {
+	for name, env := range backendEnvs() {
 		t.Run(name, func(t *testing.T) {
 			base := startStack(t, env(t))
 			t.Run("Health", func(t *testing.T) { testHealth(t, base) })
