@@ -87,4 +87,3 @@ func benchWorkspace(b *testing.B, env func(testing.TB) map[string]string) (*clie
 	ws := str(c.expect(201, "POST", "/api/workspaces", map[string]any{"name": "bench"}).json(b), "id")
 	return c, base + "/api/workspaces/" + ws + "/files"
 }
-
