@@ -31,15 +31,41 @@ type ScoredChunk struct {
 	Score float64
 }
 
-// ChunkStore persists chunks and answers nearest-neighbour queries within one workspace.
+// ChunkQuery selects chunks of one workspace for a search. Exactly one of Vector (nearest
+// neighbours by cosine similarity) or Text (full-text relevance) is used, depending on the
+// method it is passed to.
+type ChunkQuery struct {
+	WorkspaceID string
+	Vector      []float32
+	Text        string
+	Limit       int
+	// PathGlob, when set, keeps chunks whose path matches it: '*' matches any run of
+	// characters including '/', '?' one character; everything else is literal. "src/*.go",
+	// "*_test.go", "web/*".
+	PathGlob string
+	// Language, when set, keeps chunks of that language (domain.LanguageOf identifiers).
+	Language string
+}
+
+// ChunkStore persists chunks and answers nearest-neighbour and full-text queries within one
+// workspace.
 type ChunkStore interface {
 	// ReplaceChunks atomically replaces every chunk of the file with chunks.
 	ReplaceChunks(ctx context.Context, workspaceID, path string, chunks []*Chunk) error
 	// DeleteChunks removes every chunk of the file.
 	DeleteChunks(ctx context.Context, workspaceID, path string) error
-	// SearchChunks returns up to limit chunks of the workspace nearest to vector by cosine
-	// similarity, best first. Chunks of other workspaces are never returned.
-	SearchChunks(ctx context.Context, workspaceID string, vector []float32, limit int) ([]ScoredChunk, error)
+	// SearchChunks returns up to q.Limit chunks of q.WorkspaceID nearest to q.Vector by cosine
+	// similarity, best first, honouring the filters. Chunks of other workspaces are never
+	// returned, and filters must not cost recall (the limit is filled when enough chunks match).
+	SearchChunks(ctx context.Context, q ChunkQuery) ([]ScoredChunk, error)
+	// SearchChunksText returns up to q.Limit chunks of q.WorkspaceID that match the words of
+	// q.Text, most relevant first (higher Score is better; scores are comparable only within
+	// one result list). Identifiers match whole and by their parts (parseChunk finds "parse"
+	// and "chunk" and "parsechunk"); an empty or all-punctuation query returns nothing.
+	SearchChunksText(ctx context.Context, q ChunkQuery) ([]ScoredChunk, error)
+	// ChunkEmbeddings returns the stored embeddings of the file's chunks keyed by content hash,
+	// so re-indexing a file embeds only the chunks that changed.
+	ChunkEmbeddings(ctx context.Context, workspaceID, path string) (map[string][]float32, error)
 	// CountChunks returns how many chunks the workspace has.
 	CountChunks(ctx context.Context, workspaceID string) (int, error)
 }
@@ -77,6 +103,7 @@ type Store interface {
 	ProjectStore
 	FileStore
 	ChunkStore
+	IndexStore
 	AIRequestStore
 	// Ping checks that the database answers; readiness probes call it.
 	Ping(ctx context.Context) error

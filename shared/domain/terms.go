@@ -1,0 +1,87 @@
+package domain
+
+import (
+	"strings"
+	"unicode"
+)
+
+// Terms splits text into lower-case search terms the way code is read: words and
+// identifiers, and each identifier also by its parts, so "parseHTTPRequest" yields
+// "parsehttprequest", "parse", "http", "request", and "max_retry_count" yields
+// "max_retry_count", "max", "retry", "count". Full-text indexes and the local embedder
+// share it, so a query and the code it should find are tokenised alike. Terms longer than
+// 64 bytes are dropped (minified code, base64), as are single characters.
+func Terms(text string) []string {
+	var out []string
+	emit := func(t string) {
+		if len(t) > 1 && len(t) <= 64 {
+			out = append(out, t)
+		}
+	}
+	start := -1
+	flush := func(end int) {
+		if start < 0 {
+			return
+		}
+		word := text[start:end]
+		start = -1
+		lower := strings.ToLower(word)
+		parts := IdentifierParts(word)
+		if len(parts) == 1 && parts[0] == lower {
+			emit(lower)
+			return
+		}
+		emit(lower)
+		for _, p := range parts {
+			emit(p)
+		}
+	}
+	for i, r := range text {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		flush(i)
+	}
+	flush(len(text))
+	return out
+}
+
+// IdentifierParts splits one identifier at underscores, lower→upper changes, the end of an
+// upper-case run ("HTTPServer" → http, server) and letter↔digit changes ("utf8" → utf, 8),
+// and lower-cases the parts.
+func IdentifierParts(id string) []string {
+	var parts []string
+	rs := []rune(id)
+	begin := 0
+	cut := func(end int) {
+		if end > begin {
+			parts = append(parts, strings.ToLower(string(rs[begin:end])))
+		}
+		begin = end
+	}
+	for i := 0; i < len(rs); i++ {
+		r := rs[i]
+		if r == '_' {
+			cut(i)
+			begin = i + 1
+			continue
+		}
+		if i == begin {
+			continue
+		}
+		prev := rs[i-1]
+		switch {
+		case unicode.IsUpper(r) && unicode.IsLower(prev):
+			cut(i)
+		case unicode.IsUpper(r) && unicode.IsUpper(prev) && i+1 < len(rs) && unicode.IsLower(rs[i+1]):
+			cut(i)
+		case unicode.IsDigit(r) != unicode.IsDigit(prev) && prev != '_':
+			cut(i)
+		}
+	}
+	cut(len(rs))
+	return parts
+}
