@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"os"
-	"slices"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -36,8 +35,7 @@ func value(n *yaml.Node) string {
 }
 
 // TestTemplate checks the real template.yaml: every function runs bootstrap on provided.al2023
-// for arm64 (set per function or in Globals), its routes parse, and ApiFunction has exactly the
-// routes the API serves.
+// for arm64 (set per function or in Globals), and its routes parse.
 func TestTemplate(t *testing.T) {
 	b, err := os.ReadFile("../../template.yaml")
 	if err != nil {
@@ -89,29 +87,9 @@ func TestTemplate(t *testing.T) {
 		t.Fatal("no AWS::Serverless::Function in template.yaml")
 	}
 
-	routes, err := gateway.ParseTemplate(b)
-	if err != nil {
+	// Which routes each function serves is checked against the functions' own routers in
+	// infra (TestTemplate_RoutesMatchFunctions); here they only have to parse.
+	if _, err := gateway.ParseTemplate(b); err != nil {
 		t.Fatalf("ParseTemplate: %v", err)
-	}
-	var api []string
-	for _, r := range routes {
-		if r.Function == "ApiFunction" {
-			api = append(api, r.Method+" "+r.Path)
-		}
-	}
-	want := []string{
-		"POST /api/auth/signup", "POST /api/auth/login", "POST /api/auth/refresh", "POST /api/auth/logout", "GET /api/auth/me",
-		"GET /api/auth/api-keys", "POST /api/auth/api-keys", "DELETE /api/auth/api-keys/{id}", "POST /api/admin/service-accounts",
-		"GET /api/workspaces", "POST /api/workspaces", "GET /api/workspaces/{id}", "PATCH /api/workspaces/{id}", "DELETE /api/workspaces/{id}",
-		"GET /api/workspaces/{id}/projects", "POST /api/workspaces/{id}/projects", "GET /api/workspaces/{id}/projects/{projectId}",
-		"PATCH /api/workspaces/{id}/projects/{projectId}", "DELETE /api/workspaces/{id}/projects/{projectId}",
-		"GET /api/workspaces/{id}/files", "GET /api/workspaces/{id}/files/{path+}", "PUT /api/workspaces/{id}/files/{path+}",
-		"DELETE /api/workspaces/{id}/files/{path+}",
-		"GET /api/health", "GET /api/readyz",
-	}
-	slices.Sort(api)
-	slices.Sort(want)
-	if !slices.Equal(api, want) {
-		t.Errorf("ApiFunction routes =\n%q\nwant\n%q", api, want)
 	}
 }
