@@ -15,7 +15,8 @@ import (
 
 // ReplaceChunks replaces every chunk of the file in one transaction, so a search sees either
 // the old chunks or the new ones, never a mix or none. The chunks are stored under
-// workspaceID and path whatever their own fields say.
+// workspaceID and path whatever their own fields say, with their full-text fields
+// (chunkSearchFields) computed here.
 func (s *Store) ReplaceChunks(ctx context.Context, workspaceID, path string, chunks []*domain.Chunk) error {
 	for _, c := range chunks {
 		if len(c.Embedding) != domain.EmbeddingDims {
@@ -31,11 +32,13 @@ func (s *Store) ReplaceChunks(ctx context.Context, workspaceID, path string, chu
 		}
 		// COPY is one round trip for the whole file, however many chunks it has.
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"rag_chunks"},
-			[]string{"id", "workspace_id", "path", "file_version", "start_line", "end_line", "language", "symbol", "content", "content_hash", "embedding"},
+			[]string{"id", "workspace_id", "path", "file_version", "start_line", "end_line", "language", "symbol", "content", "content_hash",
+				"embedding", "symbol_names", "tsv"},
 			pgx.CopyFromSlice(len(chunks), func(i int) ([]any, error) {
 				c := chunks[i]
+				names, tsv := chunkSearchFields(c.Symbol, path, c.Content)
 				return []any{c.ID, workspaceID, path, c.FileVersion, c.StartLine, c.EndLine, c.Language, c.Symbol, c.Content, c.ContentHash,
-					pgvector.NewVector(c.Embedding)}, nil
+					pgvector.NewVector(c.Embedding), names, tsv}, nil
 			}))
 		return wrapErr(err, "replace chunks", "chunk")
 	})
@@ -50,54 +53,85 @@ func (s *Store) DeleteChunks(ctx context.Context, workspaceID, path string) erro
 // maxEfSearch is pgvector's upper bound for hnsw.ef_search.
 const maxEfSearch = 1000
 
-// SearchChunks returns up to limit of the workspace's chunks nearest to vector by cosine
-// similarity (1 - cosine distance), best first. The HNSW index is shared by all workspaces
-// and filtering happens after the index scan, so the scan is iterative (pgvector 0.8): it
-// keeps going until limit rows of this workspace are found instead of returning the few
-// that happened to be among the first ef_search candidates. relaxed_order may return rows
-// slightly out of order, so they are sorted again here. Returned chunks carry no embedding.
-func (s *Store) SearchChunks(ctx context.Context, workspaceID string, vector []float32, limit int) ([]domain.ScoredChunk, error) {
-	if len(vector) != domain.EmbeddingDims {
-		return nil, domain.Errorf(domain.EINVALID, "query vector has %d dimensions, want %d", len(vector), domain.EmbeddingDims)
+// maxScanTuples bounds an iterative index scan (pgvector's default is 20,000): how many index
+// tuples it visits looking for rows that pass the filters before it gives up and returns what
+// it has. 100,000 tuples take tens of milliseconds and cover a filter that keeps one chunk in
+// ten thousand of the index when the limit is 10.
+const maxScanTuples = 100_000
+
+// scanMemMultiplier lets an iterative scan use twice work_mem (pgvector's default is once), so
+// the tuple bound, not memory, is what ends a long scan.
+const scanMemMultiplier = 2
+
+// SearchChunks returns up to q.Limit of the workspace's chunks nearest to q.Vector by cosine
+// similarity (1 - cosine distance), best first, keeping only chunks whose path matches
+// q.PathGlob and whose language is q.Language when those are set. The HNSW index is shared by
+// all workspaces and filtering happens after the index scan, so the scan is iterative
+// (pgvector 0.8): it keeps going until q.Limit rows pass the filters (or maxScanTuples were
+// visited) instead of returning the few that happened to be among the first ef_search
+// candidates. relaxed_order may return rows slightly out of order, so they are sorted again
+// here. Returned chunks carry no embedding.
+func (s *Store) SearchChunks(ctx context.Context, q domain.ChunkQuery) ([]domain.ScoredChunk, error) {
+	if len(q.Vector) != domain.EmbeddingDims {
+		return nil, domain.Errorf(domain.EINVALID, "query vector has %d dimensions, want %d", len(q.Vector), domain.EmbeddingDims)
 	}
-	if limit <= 0 {
+	if q.Limit <= 0 {
 		return []domain.ScoredChunk{}, nil
 	}
-	efSearch := min(max(40, 2*limit), maxEfSearch)
+	efSearch := min(max(40, 2*q.Limit), maxEfSearch)
+	args := []any{pgvector.NewVector(q.Vector), q.WorkspaceID, q.Limit}
+	filters := chunkFilters(q, &args)
 	var hits []domain.ScoredChunk
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// set_config(..., true) is SET LOCAL that takes parameters: it ends with the transaction.
-		if _, err := tx.Exec(ctx, `SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', $1, true)`,
-			strconv.Itoa(efSearch)); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),
+				set_config('hnsw.ef_search', $1, true), set_config('hnsw.max_scan_tuples', $2, true),
+				set_config('hnsw.scan_mem_multiplier', $3, true)`,
+			strconv.Itoa(efSearch), strconv.Itoa(maxScanTuples), strconv.Itoa(scanMemMultiplier)); err != nil {
 			return fmt.Errorf("postgres: search chunks: configure scan: %w", err)
 		}
 		rows, err := tx.Query(ctx, `
-			SELECT id, workspace_id, path, file_version, start_line, end_line, language, symbol, content, content_hash,
-				1 - (embedding <=> $1) AS score
+			SELECT `+chunkColumns+`, 1 - (embedding <=> $1) AS score
 			FROM rag_chunks
-			WHERE workspace_id = $2
+			WHERE workspace_id = $2`+filters+`
 			ORDER BY embedding <=> $1
-			LIMIT $3`, pgvector.NewVector(vector), workspaceID, limit)
+			LIMIT $3`, args...)
 		if err != nil {
 			return wrapErr(err, "search chunks", "chunk")
 		}
-		hits, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.ScoredChunk, error) {
-			var c domain.Chunk
-			var score float64
-			err := row.Scan(&c.ID, &c.WorkspaceID, &c.Path, &c.FileVersion, &c.StartLine, &c.EndLine, &c.Language, &c.Symbol,
-				&c.Content, &c.ContentHash, &score)
-			if math.IsNaN(score) { // a zero vector has no direction: treat it as unrelated
-				score = 0
-			}
-			return domain.ScoredChunk{Chunk: &c, Score: score}, err
-		})
+		hits, err = pgx.CollectRows(rows, scanScoredChunk)
 		return wrapErr(err, "search chunks", "chunk")
 	})
 	if err != nil {
 		return nil, err
 	}
+	for i := range hits {
+		if math.IsNaN(hits[i].Score) { // a zero vector has no direction: treat it as unrelated
+			hits[i].Score = 0
+		}
+	}
 	sort.SliceStable(hits, func(i, j int) bool { return hits[i].Score > hits[j].Score })
 	return hits, nil
+}
+
+// ChunkEmbeddings returns the stored embeddings of the file's chunks by content hash (an
+// empty map when it has none), so re-indexing embeds only chunks whose content changed.
+func (s *Store) ChunkEmbeddings(ctx context.Context, workspaceID, path string) (map[string][]float32, error) {
+	rows, err := s.pool.Query(ctx, `SELECT content_hash, embedding FROM rag_chunks WHERE workspace_id = $1 AND path = $2`, workspaceID, path)
+	if err != nil {
+		return nil, wrapErr(err, "chunk embeddings", "chunk")
+	}
+	out := map[string][]float32{}
+	var hash string
+	var emb pgvector.Vector
+	_, err = pgx.ForEachRow(rows, []any{&hash, &emb}, func() error {
+		out[hash] = emb.Slice()
+		return nil
+	})
+	if err != nil {
+		return nil, wrapErr(err, "chunk embeddings", "chunk")
+	}
+	return out, nil
 }
 
 // CountChunks returns how many chunks the workspace has.

@@ -89,6 +89,7 @@ func migrate(ctx context.Context, cc *pgx.ConnConfig) error {
 		goose.WithSessionLocker(locker),
 		// Go migrations registered globally by other packages in the binary are not ours.
 		goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(backfillMigration),
 	)
 	if err != nil {
 		return fmt.Errorf("postgres: cannot load migrations: %w", err)
@@ -132,6 +133,7 @@ var conflictMessages = map[string]string{
 	"projects_workspace_id_name_key": "a project with that name already exists in this workspace",
 	"files_pkey":                     "file already exists",
 	"rag_chunks_pkey":                "chunk already exists",
+	"index_state_pkey":               "index state already exists",
 	"ai_requests_pkey":               "AI request already recorded",
 }
 

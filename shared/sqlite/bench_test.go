@@ -47,7 +47,7 @@ func BenchmarkSearchChunks(b *testing.B) {
 	q := vec()
 	b.ResetTimer()
 	for b.Loop() {
-		hits, err := s.SearchChunks(ctx, w.ID, q, 10)
+		hits, err := s.SearchChunks(ctx, domain.ChunkQuery{WorkspaceID: w.ID, Vector: q, Limit: 10})
 		if err != nil || len(hits) != 10 {
 			b.Fatalf("SearchChunks = %d hits, %v", len(hits), err)
 		}

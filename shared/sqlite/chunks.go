@@ -66,7 +66,8 @@ func deleteChunks(ctx context.Context, tx *sql.Tx, workspaceID, path string) ([]
 }
 
 // ReplaceChunks replaces every chunk of the file with chunks in one transaction and then
-// updates the vector index. Chunks without an ID get one. EINVALID if a chunk belongs to another
+// updates the vector index; the full-text index follows the rows by trigger, inside the
+// transaction. Chunks without an ID get one. EINVALID if a chunk belongs to another
 // workspace or file or its embedding is not EmbeddingDims finite values; ENOTFOUND if the
 // workspace does not exist.
 func (s *Store) ReplaceChunks(ctx context.Context, workspaceID, path string, chunks []*domain.Chunk) error {
@@ -99,14 +100,16 @@ func (s *Store) ReplaceChunks(ctx context.Context, workspaceID, path string, chu
 			return nil
 		}
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO rag_chunks (id, workspace_id, path, file_version, start_line, end_line,
-			language, symbol, content, content_hash, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			language, symbol, content, content_hash, embedding, symbol_names, symbol_terms, path_terms, content_terms)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return fmt.Errorf("sqlite: replace chunks: %w", err)
 		}
 		defer stmt.Close()
 		for _, c := range chunks {
+			f := chunkSearchFields(c.Symbol, path, c.Content)
 			_, err := stmt.ExecContext(ctx, c.ID, workspaceID, path, c.FileVersion, c.StartLine, c.EndLine,
-				c.Language, c.Symbol, c.Content, c.ContentHash, encodeEmbedding(c.Embedding))
+				c.Language, c.Symbol, c.Content, c.ContentHash, encodeEmbedding(c.Embedding), f.names, f.symbol, f.path, f.content)
 			if err != nil {
 				return dbErr("replace chunks", fmt.Sprintf("chunk %q", c.ID), err)
 			}
@@ -117,12 +120,13 @@ func (s *Store) ReplaceChunks(ctx context.Context, workspaceID, path string, chu
 		return err
 	}
 	ids := make([]string, len(chunks))
+	metas := make([]chunkMeta, len(chunks))
 	vecs := make([][]float32, len(chunks))
 	for i, c := range chunks {
-		ids[i], vecs[i] = c.ID, c.Embedding
+		ids[i], metas[i], vecs[i] = c.ID, chunkMeta{path: path, language: c.Language}, c.Embedding
 	}
 	s.index.remove(workspaceID, removed)
-	s.index.add(workspaceID, ids, vecs)
+	s.index.add(workspaceID, ids, metas, vecs)
 	return nil
 }
 
@@ -152,18 +156,49 @@ func (s *Store) CountChunks(ctx context.Context, workspaceID string) (int, error
 	return n, nil
 }
 
+// ChunkEmbeddings returns the stored embeddings of the file's chunks by content hash (an
+// empty map when it has none), so re-indexing embeds only chunks whose content changed.
+func (s *Store) ChunkEmbeddings(ctx context.Context, workspaceID, path string) (map[string][]float32, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT content_hash, embedding FROM rag_chunks WHERE workspace_id = ? AND path = ?`,
+		workspaceID, path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: chunk embeddings: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]float32{}
+	for rows.Next() {
+		var hash string
+		var emb sql.RawBytes
+		if err := rows.Scan(&hash, &emb); err != nil {
+			return nil, fmt.Errorf("sqlite: chunk embeddings: %w", err)
+		}
+		vec := make([]float32, domain.EmbeddingDims)
+		if err := decodeEmbedding(vec, emb); err != nil {
+			return nil, fmt.Errorf("sqlite: chunk embeddings: %w", err)
+		}
+		out[hash] = vec
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: chunk embeddings: %w", err)
+	}
+	return out, nil
+}
+
 // fetchBatch bounds the IDs of one IN (...) list, well under SQLite's variable limit.
 const fetchBatch = 500
 
-// SearchChunks returns up to limit chunks of the workspace nearest to vector by cosine
-// similarity, best first: the index ranks every vector of the workspace exactly, then the
-// winners' fields are read from the database. A chunk deleted between the two steps is
-// skipped. EINVALID if vector is not EmbeddingDims finite values.
-func (s *Store) SearchChunks(ctx context.Context, workspaceID string, vector []float32, limit int) ([]domain.ScoredChunk, error) {
-	if err := checkVector("query vector", vector); err != nil {
+// SearchChunks returns up to q.Limit chunks of the workspace nearest to q.Vector by cosine
+// similarity, best first, keeping only chunks whose path matches q.PathGlob and whose
+// language is q.Language when those are set: the index ranks every vector of the workspace
+// that passes the filters exactly, then the winners' fields are read from the database. A
+// chunk deleted between the two steps is skipped. EINVALID if the vector is not
+// EmbeddingDims finite values.
+func (s *Store) SearchChunks(ctx context.Context, q domain.ChunkQuery) ([]domain.ScoredChunk, error) {
+	if err := checkVector("query vector", q.Vector); err != nil {
 		return nil, err
 	}
-	hits := s.index.search(workspaceID, vector, limit)
+	workspaceID := q.WorkspaceID
+	hits := s.index.search(workspaceID, q.Vector, q.Limit, vectorFilter(q))
 	byID := make(map[string]*domain.Chunk, len(hits))
 	for lo := 0; lo < len(hits); lo += fetchBatch {
 		batch := hits[lo:min(lo+fetchBatch, len(hits))]
@@ -202,22 +237,30 @@ func (s *Store) SearchChunks(ctx context.Context, workspaceID string, vector []f
 
 // loadIndex fills the vector index from the database; Open calls it once.
 func (s *Store) loadIndex(ctx context.Context) error {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT id, workspace_id, embedding FROM rag_chunks`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, workspace_id, path, language, embedding FROM rag_chunks`)
 	if err != nil {
 		return fmt.Errorf("sqlite: load vector index: %w", err)
 	}
 	defer rows.Close()
 	vec := make([]float32, domain.EmbeddingDims)
+	// A file's chunks share one copy of its path and language.
+	interned := map[chunkMeta]chunkMeta{}
 	for rows.Next() {
 		var id, ws string
+		var m chunkMeta
 		var emb sql.RawBytes // decoded before the next row, so no copy is needed
-		if err := rows.Scan(&id, &ws, &emb); err != nil {
+		if err := rows.Scan(&id, &ws, &m.path, &m.language, &emb); err != nil {
 			return fmt.Errorf("sqlite: load vector index: %w", err)
 		}
 		if err := decodeEmbedding(vec, emb); err != nil {
 			return fmt.Errorf("sqlite: load vector index: chunk %s: %w", id, err)
 		}
-		s.index.add(ws, []string{id}, [][]float32{vec})
+		if prev, ok := interned[m]; ok {
+			m = prev
+		} else {
+			interned[m] = m
+		}
+		s.index.add(ws, []string{id}, []chunkMeta{m}, [][]float32{vec})
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("sqlite: load vector index: %w", err)

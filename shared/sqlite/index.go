@@ -15,7 +15,9 @@ import (
 //
 // Vectors are normalised when added, so a dot product is the cosine similarity; a zero vector
 // stays zero and scores 0 against everything. Each workspace's vectors live in one flat slice
-// so a search streams through contiguous memory.
+// so a search streams through contiguous memory. Each vector also keeps its chunk's path and
+// language, so a filtered search skips the vectors it must not return before choosing the
+// top k, and a filter never costs recall.
 type vectorIndex struct {
 	dims int
 
@@ -23,12 +25,23 @@ type vectorIndex struct {
 	spaces map[string]*vectorSpace // by workspace ID
 }
 
-// vectorSpace holds one workspace's vectors: row i of vecs belongs to ids[i].
+// vectorSpace holds one workspace's vectors: row i of vecs belongs to ids[i], whose chunk has
+// metas[i].
 type vectorSpace struct {
-	ids  []string
-	vecs []float32
-	row  map[string]int // chunk ID → row
+	ids   []string
+	metas []chunkMeta
+	vecs  []float32
+	row   map[string]int // chunk ID → row
 }
+
+// chunkMeta is what a filter looks at.
+type chunkMeta struct {
+	path, language string
+}
+
+// chunkFilter reports whether a chunk may be returned; nil keeps every chunk. It is called
+// from several goroutines at once.
+type chunkFilter func(chunkMeta) bool
 
 // hit is one search result of the index.
 type hit struct {
@@ -63,9 +76,9 @@ func normalize(dst, v []float32) {
 	}
 }
 
-// add inserts or replaces the vectors of the given chunk IDs in the workspace. Every vector must
-// have length dims; the index keeps normalised copies.
-func (x *vectorIndex) add(ws string, ids []string, vecs [][]float32) {
+// add inserts or replaces the vectors of the given chunk IDs in the workspace, with their
+// chunks' metas. Every vector must have length dims; the index keeps normalised copies.
+func (x *vectorIndex) add(ws string, ids []string, metas []chunkMeta, vecs [][]float32) {
 	if len(ids) == 0 {
 		return
 	}
@@ -82,8 +95,10 @@ func (x *vectorIndex) add(ws string, ids []string, vecs [][]float32) {
 			r = len(sp.ids)
 			sp.row[id] = r
 			sp.ids = append(sp.ids, id)
+			sp.metas = append(sp.metas, chunkMeta{})
 			sp.vecs = slices.Grow(sp.vecs, x.dims)[:len(sp.vecs)+x.dims]
 		}
+		sp.metas[r] = metas[i]
 		normalize(sp.vecs[r*x.dims:(r+1)*x.dims], vecs[i])
 	}
 }
@@ -110,11 +125,14 @@ func (x *vectorIndex) remove(ws string, ids []string) {
 		if r != last {
 			moved := sp.ids[last]
 			sp.ids[r] = moved
+			sp.metas[r] = sp.metas[last]
 			sp.row[moved] = r
 			copy(sp.vecs[r*d:(r+1)*d], sp.vecs[last*d:(last+1)*d])
 		}
 		sp.ids[last] = ""
 		sp.ids = sp.ids[:last]
+		sp.metas[last] = chunkMeta{}
+		sp.metas = sp.metas[:last]
 		sp.vecs = sp.vecs[:last*d]
 		delete(sp.row, id)
 	}
@@ -141,8 +159,9 @@ func (x *vectorIndex) len(ws string) int {
 }
 
 // search returns up to k chunk IDs of the workspace with the highest cosine similarity to q
-// (len dims), best first; equal scores are ordered by ID so results are deterministic.
-func (x *vectorIndex) search(ws string, q []float32, k int) []hit {
+// (len dims) among those keep accepts (all when keep is nil), best first; equal scores are
+// ordered by ID so results are deterministic.
+func (x *vectorIndex) search(ws string, q []float32, k int, keep chunkFilter) []hit {
 	if k <= 0 {
 		return nil
 	}
@@ -162,13 +181,13 @@ func (x *vectorIndex) search(ws string, q []float32, k int) []hit {
 	}
 	var top topK
 	if shards <= 1 {
-		top = scan(nq, sp.vecs, 0, n, k)
+		top = scan(nq, sp, 0, n, k, keep)
 	} else {
 		parts := make([]topK, shards)
 		var wg sync.WaitGroup
 		for i := range shards {
 			lo, hi := n*i/shards, n*(i+1)/shards
-			wg.Go(func() { parts[i] = scan(nq, sp.vecs, lo, hi, k) })
+			wg.Go(func() { parts[i] = scan(nq, sp, lo, hi, k, keep) })
 		}
 		wg.Wait()
 		top = topK{k: k, items: make([]scored, 0, min(k, n))}
@@ -191,12 +210,15 @@ func (x *vectorIndex) search(ws string, q []float32, k int) []hit {
 	return out
 }
 
-// scan scores rows [lo, hi) of vecs against q and keeps the best k.
-func scan(q, vecs []float32, lo, hi, k int) topK {
+// scan scores rows [lo, hi) of sp against q and keeps the best k of those keep accepts.
+func scan(q []float32, sp *vectorSpace, lo, hi, k int, keep chunkFilter) topK {
 	d := len(q)
 	top := topK{k: k, items: make([]scored, 0, min(k, hi-lo))}
 	for r := lo; r < hi; r++ {
-		s := dot(q, vecs[r*d:(r+1)*d])
+		if keep != nil && !keep(sp.metas[r]) {
+			continue
+		}
+		s := dot(q, sp.vecs[r*d:(r+1)*d])
 		if len(top.items) < k || s > top.items[0].score {
 			top.offer(s, int32(r))
 		}

@@ -57,11 +57,11 @@ func TestVectorIndex_SearchMatchesBruteForce(t *testing.T) {
 			for i := range n {
 				ids[i], vecs[i] = fmt.Sprint("c", i), randomVec(r, dims)
 			}
-			x.add("ws", ids, vecs)
-			x.add("other", []string{"o"}, [][]float32{randomVec(r, dims)})
+			x.add("ws", ids, make([]chunkMeta, n), vecs)
+			x.add("other", []string{"o"}, make([]chunkMeta, 1), [][]float32{randomVec(r, dims)})
 			for _, k := range []int{1, 10, 50} {
 				q := randomVec(r, dims)
-				got := x.search("ws", q, k)
+				got := x.search("ws", q, k, nil)
 				want := bruteForce(ids, vecs, q, k)
 				if len(got) != len(want) {
 					t.Fatalf("k=%d: %d hits, want %d", k, len(got), len(want))
@@ -78,17 +78,17 @@ func TestVectorIndex_SearchMatchesBruteForce(t *testing.T) {
 
 func TestVectorIndex_RemoveAndUpsert(t *testing.T) {
 	x := newVectorIndex(2)
-	x.add("ws", []string{"a", "b", "c"}, [][]float32{{1, 0}, {0, 1}, {3, 3}})
+	x.add("ws", []string{"a", "b", "c"}, make([]chunkMeta, 3), [][]float32{{1, 0}, {0, 1}, {3, 3}})
 	x.remove("ws", []string{"a", "missing"})
 	if n := x.len("ws"); n != 2 {
 		t.Fatalf("len after remove = %d, want 2", n)
 	}
-	got := x.search("ws", []float32{1, 0}, 10)
+	got := x.search("ws", []float32{1, 0}, 10, nil)
 	if len(got) != 2 || got[0].id != "c" || got[1].id != "b" {
 		t.Fatalf("search = %+v, want c, b", got)
 	}
-	x.add("ws", []string{"b"}, [][]float32{{5, 0}}) // replaces b's vector
-	got = x.search("ws", []float32{1, 0}, 1)
+	x.add("ws", []string{"b"}, make([]chunkMeta, 1), [][]float32{{5, 0}}) // replaces b's vector
+	got = x.search("ws", []float32{1, 0}, 1, nil)
 	if len(got) != 1 || got[0].id != "b" || math.Abs(float64(got[0].score)-1) > 1e-6 {
 		t.Fatalf("search after upsert = %+v, want b with score 1", got)
 	}
@@ -96,9 +96,9 @@ func TestVectorIndex_RemoveAndUpsert(t *testing.T) {
 	if n := x.len("ws"); n != 0 {
 		t.Fatalf("len after removing all = %d", n)
 	}
-	x.add("ws", []string{"d"}, [][]float32{{1, 1}})
+	x.add("ws", []string{"d"}, make([]chunkMeta, 1), [][]float32{{1, 1}})
 	x.dropWorkspace("ws")
-	if got := x.search("ws", []float32{1, 0}, 3); len(got) != 0 {
+	if got := x.search("ws", []float32{1, 0}, 3, nil); len(got) != 0 {
 		t.Fatalf("search after drop = %+v", got)
 	}
 }
@@ -113,11 +113,11 @@ func BenchmarkVectorIndexSearch(b *testing.B) {
 	for i := range n {
 		ids[i], vecs[i] = fmt.Sprint("c", i), randomVec(r, dims)
 	}
-	x.add("ws", ids, vecs)
+	x.add("ws", ids, make([]chunkMeta, n), vecs)
 	q := randomVec(r, dims)
 	b.ResetTimer()
 	for b.Loop() {
-		if got := x.search("ws", q, 10); len(got) != 10 {
+		if got := x.search("ws", q, 10, nil); len(got) != 10 {
 			b.Fatalf("%d hits", len(got))
 		}
 	}

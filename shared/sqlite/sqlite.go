@@ -5,7 +5,8 @@
 // writer at a time, so the store keeps two pools: a single write connection whose transactions
 // take the write lock up front (BEGIN IMMEDIATE), and a pool of read-only connections that WAL
 // lets run alongside the writer. Semantic search runs over an in-process vector index that is
-// rebuilt from the database on Open, so the database file stays the only thing persisted.
+// rebuilt from the database on Open, so the database file stays the only thing persisted;
+// full-text search runs on an FTS5 table in the same file, kept in step by triggers.
 package sqlite
 
 import (
@@ -133,6 +134,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	}
 	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys,
 		goose.WithDisableGlobalRegistry(true), // other packages' Go migrations are not ours
+		goose.WithGoMigrations(backfillMigration),
 		goose.WithLogger(goose.NopLogger()))
 	if err != nil {
 		return fmt.Errorf("sqlite: migrations: %w", err)

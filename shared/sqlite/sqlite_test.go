@@ -102,7 +102,7 @@ func TestOpen_Reopen(t *testing.T) {
 	if string(body) != string(content) || meta.Version != 1 || !meta.ModifiedAt.Equal(now) {
 		t.Errorf("file after reopen = %+v %q", meta, body)
 	}
-	hits, err := s.SearchChunks(ctx, w.ID, unit(7), 10)
+	hits, err := s.SearchChunks(ctx, domain.ChunkQuery{WorkspaceID: w.ID, Vector: unit(7), Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestStore_SearchChunks(t *testing.T) {
 			t.Fatal("ReplaceChunks did not assign an ID")
 		}
 		for _, q := range [][]float32{unit(0), zero} {
-			hits, err := s.SearchChunks(ctx, w.ID, q, 5)
+			hits, err := s.SearchChunks(ctx, domain.ChunkQuery{WorkspaceID: w.ID, Vector: q, Limit: 5})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -163,7 +163,7 @@ func TestStore_SearchChunks(t *testing.T) {
 		}
 	})
 	t.Run("bad vectors", func(t *testing.T) {
-		_, err := s.SearchChunks(ctx, w.ID, []float32{1, 2}, 5)
+		_, err := s.SearchChunks(ctx, domain.ChunkQuery{WorkspaceID: w.ID, Vector: []float32{1, 2}, Limit: 5})
 		if domain.ErrorCode(err) != domain.EINVALID {
 			t.Errorf("short query: %v, want invalid", err)
 		}
@@ -177,7 +177,7 @@ func TestStore_SearchChunks(t *testing.T) {
 		if domain.ErrorCode(err) != domain.ENOTFOUND {
 			t.Errorf("ReplaceChunks in a missing workspace: %v, want not_found", err)
 		}
-		hits, err := s.SearchChunks(ctx, "missing", unit(0), 5)
+		hits, err := s.SearchChunks(ctx, domain.ChunkQuery{WorkspaceID: "missing", Vector: unit(0), Limit: 5})
 		if err != nil || len(hits) != 0 {
 			t.Errorf("search in a missing workspace = %v, %v", hits, err)
 		}

@@ -17,13 +17,16 @@ import (
 	"github.com/vibecode/vibecode/shared/domain"
 )
 
+// test is one named part of the suite.
+type test struct {
+	name string
+	fn   func(t *testing.T, s domain.Store)
+}
+
 // Run runs the whole conformance suite. newStore returns an empty store; it is called once
 // per subtest and the store is closed by the suite when the subtest ends.
 func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s domain.Store)
-	}{
+	tests := []test{
 		{"Users", testUsers},
 		{"Sessions", testSessions},
 		{"RefreshRotationIsAtomic", testRotationAtomic},
@@ -33,14 +36,42 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 		{"Files", testFiles},
 		{"FilePreconditionsAreAtomic", testFilePreconditionsAtomic},
 		{"DeleteWorkspaceCascades", testDeleteWorkspaceCascades},
-		{"Chunks", testChunks},
-		{"AIRequests", testAIRequests},
-		{"Ping", func(t *testing.T, s domain.Store) {
+	}
+	tests = append(tests, vectorSearchTests...)
+	tests = append(tests,
+		test{"SearchText", testSearchText},
+		test{"TextIndexFollowsChunks", testTextIndexFollowsChunks},
+		test{"ChunkEmbeddings", testChunkEmbeddings},
+		test{"IndexState", testIndexState},
+		test{"IndexStateDeletes", testIndexStateDeletes},
+		test{"IndexStateCascade", testIndexStateCascade},
+		test{"AIRequests", testAIRequests},
+		test{"Ping", func(t *testing.T, s domain.Store) {
 			if err := s.Ping(context.Background()); err != nil {
 				t.Fatalf("Ping: %v", err)
 			}
 		}},
-	}
+	)
+	run(t, newStore, tests)
+}
+
+// vectorSearchTests are the parts of the suite that exercise SearchChunks.
+var vectorSearchTests = []test{
+	{"Chunks", testChunks},
+	{"SearchFilters", testSearchFilters},
+	{"SearchFilterRecall", testSearchFilterRecall},
+}
+
+// RunVectorSearch runs only the parts of the suite that exercise SearchChunks (they are part
+// of Run too), for a backend to run them again with its database set up differently: the
+// PostgreSQL adapter makes its planner use the HNSW index, which a small test table would
+// otherwise never reach.
+func RunVectorSearch(t *testing.T, newStore func(t *testing.T) domain.Store) {
+	run(t, newStore, vectorSearchTests)
+}
+
+// run runs each test as a subtest on a fresh store.
+func run(t *testing.T, newStore func(t *testing.T) domain.Store, tests []test) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStore(t)
@@ -488,7 +519,7 @@ func testDeleteWorkspaceCascades(t *testing.T, s domain.Store) {
 	if len(files) != 1 || chunks != 1 {
 		t.Fatalf("other workspace lost data: %d files, %d chunks", len(files), chunks)
 	}
-	hits, err := s.SearchChunks(ctx, w.ID, unit(1), 10)
+	hits, err := s.SearchChunks(ctx, domain.ChunkQuery{WorkspaceID: w.ID, Vector: unit(1), Limit: 10})
 	must(t, err)
 	if len(hits) != 0 {
 		t.Fatalf("search in a deleted workspace returned %d hits", len(hits))
@@ -532,7 +563,7 @@ func testChunks(t *testing.T, s domain.Store) {
 	// The best possible match lives in another workspace and must never be returned.
 	must(t, s.ReplaceChunks(ctx, other.ID, "a.go", []*domain.Chunk{mkChunk(other.ID, "a.go", 1, unit(0))}))
 
-	hits, err := s.SearchChunks(ctx, w.ID, unit(0), 10)
+	hits, err := s.SearchChunks(ctx, domain.ChunkQuery{WorkspaceID: w.ID, Vector: unit(0), Limit: 10})
 	must(t, err)
 	if len(hits) != 3 {
 		t.Fatalf("SearchChunks returned %d hits, want 3", len(hits))
@@ -549,7 +580,7 @@ func testChunks(t *testing.T, s domain.Store) {
 		c.Content != near.Content || c.ContentHash != near.ContentHash || c.FileVersion != 1 {
 		t.Fatalf("hit fields = %+v", c)
 	}
-	hits, err = s.SearchChunks(ctx, w.ID, unit(0), 1)
+	hits, err = s.SearchChunks(ctx, domain.ChunkQuery{WorkspaceID: w.ID, Vector: unit(0), Limit: 1})
 	must(t, err)
 	if len(hits) != 1 {
 		t.Fatalf("limit 1 returned %d hits", len(hits))
@@ -562,7 +593,7 @@ func testChunks(t *testing.T, s domain.Store) {
 	if n != 2 {
 		t.Fatalf("CountChunks after replace = %d, want 2", n)
 	}
-	hits, err = s.SearchChunks(ctx, w.ID, unit(0), 10)
+	hits, err = s.SearchChunks(ctx, domain.ChunkQuery{WorkspaceID: w.ID, Vector: unit(0), Limit: 10})
 	must(t, err)
 	for _, h := range hits {
 		if h.Chunk.ID == near.ID || h.Chunk.ID == mid.ID {

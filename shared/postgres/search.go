@@ -1,0 +1,243 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/vibecode/vibecode/shared/domain"
+)
+
+// Full-text search.
+//
+// Each chunk's tsv column holds domain.Terms of its symbol (weight A), path (B) and content
+// (D), built here rather than by to_tsvector so that the index holds exactly the terms
+// domain.Terms makes of a query: the text search parser would split max_retry_count at the
+// underscores and read file names and numbers its own way. Queries are tsquery literals
+// ('a' | 'b'), which the server takes verbatim, so no query text is ever parsed as syntax.
+//
+// A hit's score is tier + ts_rank_cd(tsv, query, 1|32): the rank is normalised by the
+// chunk's length and mapped into [0, 1), and the tier puts symbol matches first — 2 when the
+// query is an identifier the chunk's symbol declares (symbolNames), 1 when every query term
+// is among the symbol's terms, 0 otherwise.
+
+// maxQueryTerms bounds how many distinct terms of a query are searched for; a pasted page of
+// text would otherwise make a query with hundreds of alternatives.
+const maxQueryTerms = 32
+
+// tsvector limits: positions are 14 bits, and a lexeme keeps at most 256 of them.
+const (
+	maxTSPosition      = 1<<14 - 1
+	maxLexemePositions = 256
+)
+
+// rankNormalization is ts_rank_cd's normalisation: 1 divides by 1 + log(document length), so
+// a long chunk does not win by size alone; 32 maps the rank r to r/(r+1), into [0, 1).
+const rankNormalization = 1 | 32
+
+// chunkSearchFields returns what the full-text search stores for a chunk: the names its symbol
+// declares and its weighted term vector.
+func chunkSearchFields(symbol, path, content string) (names string, tsv pgtype.TSVector) {
+	return symbolNames(symbol), termVector(
+		weightedTerms{domain.Terms(symbol), pgtype.TSVectorWeightA},
+		weightedTerms{domain.Terms(path), pgtype.TSVectorWeightB},
+		weightedTerms{domain.Terms(content), pgtype.TSVectorWeightD},
+	)
+}
+
+// weightedTerms is a run of terms that share a tsvector weight.
+type weightedTerms struct {
+	terms  []string
+	weight pgtype.TSVectorWeight
+}
+
+// termVector builds a tsvector of the terms, numbering positions in order. Positions past
+// what a tsvector can hold are dropped, but their terms are still indexed (without a
+// position), so a long chunk stays findable by every word it contains.
+func termVector(parts ...weightedTerms) pgtype.TSVector {
+	index := map[string]int{}
+	var lexemes []pgtype.TSVectorLexeme
+	pos := 0
+	for _, p := range parts {
+		for _, t := range p.terms {
+			i, ok := index[t]
+			if !ok {
+				i = len(lexemes)
+				index[t] = i
+				lexemes = append(lexemes, pgtype.TSVectorLexeme{Word: t})
+			}
+			if pos < maxTSPosition {
+				pos++
+				if len(lexemes[i].Positions) < maxLexemePositions {
+					lexemes[i].Positions = append(lexemes[i].Positions, pgtype.TSVectorPosition{Position: uint16(pos), Weight: p.weight})
+				}
+			}
+		}
+	}
+	slices.SortFunc(lexemes, func(a, b pgtype.TSVectorLexeme) int { return strings.Compare(a.Word, b.Word) })
+	return pgtype.TSVector{Lexemes: lexemes, Valid: true}
+}
+
+// symbolNames returns the names a chunk's symbol declares, lower-cased and space-separated with
+// a space at both ends: every comma-separated name whole and each of its qualified suffixes, so
+// "Server.Handle, parse" gives " server.handle handle parse ". A query that is one of them is
+// the identifier the chunk defines. Names containing spaces cannot be typed as one identifier
+// and are left out.
+func symbolNames(symbol string) string {
+	var names []string
+	add := func(n string) {
+		if n != "" && !strings.ContainsFunc(n, unicode.IsSpace) && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	for _, name := range strings.Split(strings.ToLower(symbol), ",") {
+		name = strings.TrimSpace(name)
+		add(name)
+		for i := 0; i < len(name); i++ {
+			switch {
+			case name[i] == '.':
+				add(name[i+1:])
+			case strings.HasPrefix(name[i:], "::"):
+				add(name[i+2:])
+				i++
+			}
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return " " + strings.Join(names, " ") + " "
+}
+
+// textQuery is a full-text query in the forms the SQL needs.
+type textQuery struct {
+	anyTerm    string // tsquery matching chunks with any of the terms: 'a' | 'b'
+	allSymbol  string // tsquery matching chunks whose symbol has every term: 'a':A & 'b':A
+	identifier string // " name " when the query is one identifier, else ""
+}
+
+// parseTextQuery turns the user's text into a textQuery; ok is false when the text has no
+// terms, which matches nothing.
+func parseTextQuery(text string) (q textQuery, ok bool) {
+	var terms []string
+	for _, t := range domain.Terms(text) {
+		if !slices.Contains(terms, t) {
+			terms = append(terms, t)
+		}
+		if len(terms) == maxQueryTerms {
+			break
+		}
+	}
+	if len(terms) == 0 {
+		return textQuery{}, false
+	}
+	anyTerm := make([]string, len(terms))
+	allSymbol := make([]string, len(terms))
+	for i, t := range terms {
+		anyTerm[i] = quoteLexeme(t)
+		allSymbol[i] = quoteLexeme(t) + ":A"
+	}
+	q = textQuery{anyTerm: strings.Join(anyTerm, " | "), allSymbol: strings.Join(allSymbol, " & ")}
+	if id := strings.ToLower(strings.TrimSpace(text)); utf8.ValidString(id) && !strings.ContainsFunc(id, notInIdentifier) {
+		q.identifier = " " + id + " "
+	}
+	return q, true
+}
+
+// notInIdentifier reports whether r cannot be part of a typed identifier (nor be sent as
+// text: PostgreSQL refuses NUL).
+func notInIdentifier(r rune) bool {
+	return unicode.IsSpace(r) || unicode.IsControl(r)
+}
+
+// quoteLexeme quotes a term as a tsquery lexeme, taken verbatim by the server.
+func quoteLexeme(t string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(t) + "'"
+}
+
+// globToLike translates a domain.ChunkQuery path glob into a LIKE pattern for ESCAPE '\':
+// '*' becomes '%', '?' becomes '_', and the LIKE metacharacters are escaped.
+func globToLike(glob string) string {
+	var b strings.Builder
+	for _, r := range glob {
+		switch r {
+		case '*':
+			b.WriteByte('%')
+		case '?':
+			b.WriteByte('_')
+		case '%', '_', '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// chunkFilters returns the SQL conditions for q's filters (each starting with AND), appending
+// their arguments to args.
+func chunkFilters(q domain.ChunkQuery, args *[]any) string {
+	var sql strings.Builder
+	if q.PathGlob != "" {
+		*args = append(*args, globToLike(q.PathGlob))
+		fmt.Fprintf(&sql, ` AND path LIKE $%d ESCAPE '\'`, len(*args))
+	}
+	if q.Language != "" {
+		*args = append(*args, q.Language)
+		fmt.Fprintf(&sql, ` AND language = $%d`, len(*args))
+	}
+	return sql.String()
+}
+
+// chunkColumns are the columns a search returns, in scanChunk's order; the embedding stays in
+// the database.
+const chunkColumns = `id, workspace_id, path, file_version, start_line, end_line, language, symbol, content, content_hash`
+
+// scanScoredChunk scans chunkColumns followed by a score.
+func scanScoredChunk(row pgx.CollectableRow) (domain.ScoredChunk, error) {
+	var c domain.Chunk
+	var score float64
+	err := row.Scan(&c.ID, &c.WorkspaceID, &c.Path, &c.FileVersion, &c.StartLine, &c.EndLine, &c.Language, &c.Symbol,
+		&c.Content, &c.ContentHash, &score)
+	return domain.ScoredChunk{Chunk: &c, Score: score}, err
+}
+
+// SearchChunksText returns up to q.Limit chunks of the workspace that contain any term of
+// q.Text (domain.Terms, so identifiers match whole and by their parts), best first. The
+// score is tier + rank: 2 when the query is an identifier the chunk's symbol declares, 1
+// when the symbol contains every query term, 0 otherwise, plus the text rank in [0, 1). A
+// query without terms, or a limit below 1, returns no hits.
+func (s *Store) SearchChunksText(ctx context.Context, q domain.ChunkQuery) ([]domain.ScoredChunk, error) {
+	tq, ok := parseTextQuery(q.Text)
+	if !ok || q.Limit <= 0 {
+		return []domain.ScoredChunk{}, nil
+	}
+	args := []any{q.WorkspaceID, tq.anyTerm, tq.allSymbol, tq.identifier, q.Limit}
+	filters := chunkFilters(q, &args)
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+chunkColumns+`,
+			(CASE WHEN $4 <> '' AND strpos(symbol_names, $4) > 0 THEN 2
+				WHEN tsv @@ $3::text::tsquery THEN 1
+				ELSE 0 END
+			+ ts_rank_cd(tsv, $2::text::tsquery, `+strconv.Itoa(rankNormalization)+`))::float8 AS score
+		FROM rag_chunks
+		WHERE workspace_id = $1 AND tsv @@ $2::text::tsquery`+filters+`
+		ORDER BY score DESC, path, start_line, id
+		LIMIT $5`, args...)
+	if err != nil {
+		return nil, wrapErr(err, "search chunks text", "chunk")
+	}
+	hits, err := pgx.CollectRows(rows, scanScoredChunk)
+	if err != nil {
+		return nil, wrapErr(err, "search chunks text", "chunk")
+	}
+	return hits, nil
+}
