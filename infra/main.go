@@ -19,6 +19,7 @@ import (
 	"github.com/vibecode/vibecode/shared/config"
 	"github.com/vibecode/vibecode/shared/host"
 	"github.com/vibecode/vibecode/shared/httpapi"
+	"github.com/vibecode/vibecode/shared/search"
 )
 
 func main() {
@@ -64,20 +65,37 @@ func newStack(ctx context.Context, cfg config.Config, templatePath string, log *
 	if err != nil {
 		return nil, nil, err
 	}
-	api, err := httpapi.NewFromConfig(b, cfg, log, httpapi.Options{})
-	if err != nil {
+	fail := func(err error) (http.Handler, func() error, error) {
 		_ = b.Close()
 		return nil, nil, err
 	}
-	gw, err := gateway.New(routes, map[string]http.Handler{"ApiFunction": api})
+	embedder, err := backend.Embedder(cfg)
 	if err != nil {
-		_ = b.Close()
-		return nil, nil, err
+		return fail(err)
+	}
+	// Ingestion runs in process: the API's file changes go to an in-memory queue whose
+	// consumer is the same ingest service the IngestFunction runs in the cloud.
+	ing, stopIngest, err := backend.Ingestion(ctx, b, cfg, log)
+	if err != nil {
+		return fail(err)
+	}
+	api, err := httpapi.NewFromConfig(b, cfg, log, httpapi.Options{OnFileChange: ing.FilesChanged})
+	if err != nil {
+		return fail(err)
+	}
+	searchAPI, err := httpapi.NewSearchFromConfig(b, search.New(b.Store, embedder, b.Cache, log), cfg, log, httpapi.Options{})
+	if err != nil {
+		return fail(err)
+	}
+	gw, err := gateway.New(routes, map[string]http.Handler{"ApiFunction": api, "SearchFunction": searchAPI})
+	if err != nil {
+		return fail(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", gw)
 	mux.HandleFunc("GET /{$}", landing)
-	return httpapi.Middleware(log, mux), b.Close, nil
+	closeAll := func() error { return errors.Join(stopIngest(), b.Close()) }
+	return httpapi.Middleware(log, mux), closeAll, nil
 }
 
 // landing is the page at / until the web IDE is embedded: it says what is running.

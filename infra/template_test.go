@@ -25,12 +25,20 @@ func templateRoutes(t testing.TB) []gateway.Route {
 	return routes
 }
 
+// servedRoutes returns, for each function the local stack mounts (by its template logical
+// ID), the route patterns its own router serves.
+func servedRoutes() map[string][]string {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return map[string][]string{
+		"ApiFunction":    httpapi.New(nil, nil, nil, log, httpapi.Options{}).Routes(),
+		"SearchFunction": httpapi.NewSearch(nil, nil, nil, nil, log, httpapi.Options{}).Routes(),
+	}
+}
+
 // TestTemplate_RoutesMatchFunctions keeps template.yaml and the functions' own routers in
 // step: every route a function serves is routed to it by the template, and nothing else.
 func TestTemplate_RoutesMatchFunctions(t *testing.T) {
-	served := map[string][]string{
-		"ApiFunction": httpapi.New(nil, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Options{}).Routes(),
-	}
+	served := servedRoutes()
 	declared := map[string][]string{}
 	for _, r := range templateRoutes(t) {
 		declared[r.Function] = append(declared[r.Function], r.Pattern)

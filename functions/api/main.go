@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -41,16 +42,24 @@ func run(ctx context.Context, getenv func(string) string) error {
 	return host.Serve(ctx, "api", h, cfg, log)
 }
 
-// newHandler wires the function: backends from the configuration, then the API over them.
+// newHandler wires the function: backends from the configuration, the producer side of
+// ingestion (SQS or Pub/Sub when configured, else an in-process queue and consumer), then
+// the API over them.
 func newHandler(ctx context.Context, cfg config.Config, log *slog.Logger) (http.Handler, func() error, error) {
 	b, err := backend.Open(ctx, cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	api, err := httpapi.NewFromConfig(b, cfg, log, httpapi.Options{})
+	ing, stopIngest, err := backend.Ingestion(ctx, b, cfg, log)
 	if err != nil {
 		_ = b.Close()
 		return nil, nil, err
 	}
-	return api, b.Close, nil
+	api, err := httpapi.NewFromConfig(b, cfg, log, httpapi.Options{OnFileChange: ing.FilesChanged})
+	if err != nil {
+		_ = stopIngest()
+		_ = b.Close()
+		return nil, nil, err
+	}
+	return api, func() error { return errors.Join(stopIngest(), b.Close()) }, nil
 }

@@ -45,6 +45,28 @@ type Config struct {
 	MaxFileBytes int64
 	// LogLevel is debug, info, warn or error (LOG_LEVEL, default info).
 	LogLevel slog.Level
+	// MaxImportBytes bounds an uploaded project archive (MAX_IMPORT_BYTES, default 200 MiB).
+	MaxImportBytes int64
+
+	// Embeddings selects the embedder: "local" (default: no network, no key) or "openai"
+	// (OpenAI, or any OpenAI-compatible server via EMBEDDINGS_BASE_URL).
+	Embeddings string
+	// EmbeddingsModel, EmbeddingsBaseURL and EmbeddingsAPIKey configure the "openai" embedder
+	// (EMBEDDINGS_MODEL, EMBEDDINGS_BASE_URL, EMBEDDINGS_API_KEY falling back to OPENAI_API_KEY).
+	EmbeddingsModel   string
+	EmbeddingsBaseURL string
+	EmbeddingsAPIKey  string
+
+	// SQSQueueURL sends index jobs to SQS (SQS_QUEUE_URL); PubSubTopic to Pub/Sub
+	// (PUBSUB_TOPIC, in project GOOGLE_CLOUD_PROJECT). Neither: the in-process queue.
+	SQSQueueURL   string
+	PubSubTopic   string
+	PubSubProject string
+	// IngestMaxAttempts is how many deliveries an index job gets before it is dead-lettered
+	// (INGEST_MAX_ATTEMPTS, default 5); it must match the queue's redrive setting.
+	IngestMaxAttempts int
+	// IngestWorkers is the in-process queue's concurrency (INGEST_WORKERS, default 2).
+	IngestWorkers int
 }
 
 // Addr returns Host:Port.
@@ -71,6 +93,39 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		MaxBodyBytes:    int64(p.int("MAX_BODY_BYTES", 1<<20)),
 		MaxFileBytes:    int64(p.int("MAX_FILE_BYTES", 10<<20)),
 		LogLevel:        p.level("LOG_LEVEL", slog.LevelInfo),
+		MaxImportBytes:  int64(p.int("MAX_IMPORT_BYTES", 200<<20)),
+
+		Embeddings:        p.str("EMBEDDINGS", "local"),
+		EmbeddingsModel:   p.str("EMBEDDINGS_MODEL", ""),
+		EmbeddingsBaseURL: p.str("EMBEDDINGS_BASE_URL", ""),
+		EmbeddingsAPIKey:  p.str("EMBEDDINGS_API_KEY", p.str("OPENAI_API_KEY", "")),
+
+		SQSQueueURL:       p.str("SQS_QUEUE_URL", ""),
+		PubSubTopic:       p.str("PUBSUB_TOPIC", ""),
+		PubSubProject:     p.str("GOOGLE_CLOUD_PROJECT", ""),
+		IngestMaxAttempts: p.int("INGEST_MAX_ATTEMPTS", 5),
+		IngestWorkers:     p.int("INGEST_WORKERS", 2),
+	}
+	switch c.Embeddings {
+	case "local":
+	case "openai":
+		if c.EmbeddingsAPIKey == "" && c.EmbeddingsBaseURL == "" {
+			p.fail("EMBEDDINGS", "is openai but neither EMBEDDINGS_API_KEY/OPENAI_API_KEY nor EMBEDDINGS_BASE_URL is set")
+		}
+	default:
+		p.fail("EMBEDDINGS", fmt.Sprintf("must be local or openai, not %q", c.Embeddings))
+	}
+	if c.PubSubTopic != "" && c.PubSubProject == "" {
+		p.fail("PUBSUB_TOPIC", "needs GOOGLE_CLOUD_PROJECT")
+	}
+	if c.SQSQueueURL != "" && c.PubSubTopic != "" {
+		p.fail("SQS_QUEUE_URL", "and PUBSUB_TOPIC are both set; choose one queue")
+	}
+	if c.IngestMaxAttempts < 1 || c.IngestWorkers < 1 {
+		p.fail("INGEST_MAX_ATTEMPTS", "and INGEST_WORKERS must be at least 1")
+	}
+	if c.MaxImportBytes <= 0 {
+		p.fail("MAX_IMPORT_BYTES", "must be positive")
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		p.fail("PORT", "must be between 0 and 65535")

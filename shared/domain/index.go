@@ -17,6 +17,15 @@ type IndexJob struct {
 	EnqueuedAt  time.Time `json:"enqueued_at"`
 }
 
+// FileChange describes a committed change to one file, as the API reports it to the
+// ingestion pipeline.
+type FileChange struct {
+	WorkspaceID string
+	Path        string
+	Version     int64 // 0 when deleted
+	Deleted     bool
+}
+
 // Index states of a file, as IndexStore records them.
 const (
 	IndexPending = "pending" // a job is queued or running

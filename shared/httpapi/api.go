@@ -24,28 +24,55 @@ type Options struct {
 	MaxFileBytes int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// OnFileChange, when set, is told about every committed file write and delete (the
-	// ingestion pipeline subscribes here). Its error is logged, never returned to the client:
-	// the write has already happened.
-	OnFileChange func(ctx context.Context, ev FileChange) error
+	// OnFileChange, when set, is told about committed file writes and deletes, in batches
+	// (the ingestion pipeline subscribes here). Its error is logged, never returned to the
+	// client: the writes have already happened.
+	OnFileChange func(ctx context.Context, changes ...domain.FileChange) error
+	// MaxImportBytes bounds an uploaded project archive (default 200 MiB).
+	MaxImportBytes int64
 }
 
-// FileChange describes a committed change to one file.
-type FileChange struct {
-	WorkspaceID string
-	Path        string
-	Version     int64 // 0 when deleted
-	Deleted     bool
-}
-
-// API serves the api function's routes.
-type API struct {
+// core is what every function's handler in this package shares: its dependencies and the
+// authentication, ownership and error plumbing around routes.
+type core struct {
 	store domain.Store
 	cache domain.Cache
 	auth  *auth.Service
 	log   *slog.Logger
 	opts  Options
-	mux   *http.ServeMux
+}
+
+func newCore(store domain.Store, cache domain.Cache, authSvc *auth.Service, log *slog.Logger, opts Options) *core {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &core{store: store, cache: cache, auth: authSvc, log: log, opts: opts}
+}
+
+// mux builds a ServeMux for routes, with a JSON 404 for anything else.
+func (a *core) mux(routes []route) *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		mux.Handle(rt.pattern, a.handle(rt.handler))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		WriteError(w, r, a.log, domain.Errorf(domain.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+func patterns(routes []route) []string {
+	out := make([]string, 0, len(routes))
+	for _, rt := range routes {
+		out = append(out, rt.pattern)
+	}
+	return out
+}
+
+// API serves the api function's routes.
+type API struct {
+	*core
+	handler http.Handler
 }
 
 // routes lists every route with its handler. The local stack's gateway and template.yaml
@@ -78,6 +105,7 @@ func (a *API) routes() []route {
 		{"GET /api/workspaces/{id}/files/{path...}", a.workspace(a.getFile)},
 		{"PUT /api/workspaces/{id}/files/{path...}", a.workspace(a.putFile)},
 		{"DELETE /api/workspaces/{id}/files/{path...}", a.workspace(a.deleteFile)},
+		{"POST /api/workspaces/{id}/import", a.workspace(a.importArchive)},
 
 		{"GET /api/health", a.health},
 		{"GET /api/readyz", a.readyz},
@@ -91,35 +119,21 @@ type route struct {
 
 // New returns the API over store and cache, authenticating with authSvc.
 func New(store domain.Store, cache domain.Cache, authSvc *auth.Service, log *slog.Logger, opts Options) *API {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	a := &API{store: store, cache: cache, auth: authSvc, log: log, opts: opts, mux: http.NewServeMux()}
-	for _, rt := range a.routes() {
-		a.mux.Handle(rt.pattern, a.handle(rt.handler))
-	}
-	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, r, a.log, domain.Errorf(domain.ENOTFOUND, "no route for %s %s", r.Method, r.URL.Path))
-	})
+	a := &API{core: newCore(store, cache, authSvc, log, opts)}
+	a.handler = Middleware(log, a.mux(a.routes()))
 	return a
 }
 
 // Routes returns the patterns the API serves, e.g. "GET /api/workspaces/{id}".
-func (a *API) Routes() []string {
-	var out []string
-	for _, rt := range a.routes() {
-		out = append(out, rt.pattern)
-	}
-	return out
-}
+func (a *API) Routes() []string { return patterns(a.routes()) }
 
 // ServeHTTP serves one request through the API's middleware and routes.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	Middleware(a.log, a.mux).ServeHTTP(w, r)
+	a.handler.ServeHTTP(w, r)
 }
 
 // handle adapts an error-returning handler: a returned error becomes the JSON error response.
-func (a *API) handle(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+func (a *core) handle(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			WriteError(w, r, a.log, err)
@@ -127,7 +141,7 @@ func (a *API) handle(h func(http.ResponseWriter, *http.Request) error) http.Hand
 	})
 }
 
-func (a *API) health(w http.ResponseWriter, r *http.Request) error {
+func (a *core) health(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	return nil
 }
@@ -139,7 +153,7 @@ type check struct {
 }
 
 // readyz checks the database and the cache; 503 with each check's result when one fails.
-func (a *API) readyz(w http.ResponseWriter, r *http.Request) error {
+func (a *core) readyz(w http.ResponseWriter, r *http.Request) error {
 	checks := map[string]check{}
 	status := http.StatusOK
 	for name, ping := range map[string]func(context.Context) error{"database": a.store.Ping, "cache": a.cache.Ping} {
@@ -165,14 +179,14 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) error {
 
 // invalidate drops every cached value of the workspace. A failure is logged: the cached
 // values expire on their own within their TTL class.
-func (a *API) invalidate(ctx context.Context, workspaceID string) {
+func (a *core) invalidate(ctx context.Context, workspaceID string) {
 	if err := a.cache.DeletePrefix(ctx, domain.WorkspaceCachePrefix(workspaceID)); err != nil {
 		a.log.WarnContext(ctx, "cache invalidation failed", "workspace", workspaceID, "err", err)
 	}
 }
 
-func (a *API) cacheErr(ctx context.Context) func(error) {
+func (a *core) cacheErr(ctx context.Context) func(error) {
 	return func(err error) { a.log.WarnContext(ctx, "cache error", "err", err) }
 }
 
-func (a *API) now() time.Time { return a.opts.Now().UTC().Truncate(time.Microsecond) }
+func (a *core) now() time.Time { return a.opts.Now().UTC().Truncate(time.Microsecond) }

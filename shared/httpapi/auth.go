@@ -31,7 +31,7 @@ func credential(r *http.Request) string {
 }
 
 // authed requires an authenticated principal and puts it in the request context.
-func (a *API) authed(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+func (a *core) authed(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		p, err := a.auth.Authenticate(r.Context(), credential(r))
 		if err != nil {

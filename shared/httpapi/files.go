@@ -154,7 +154,7 @@ func (a *API) putFile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.invalidate(ctx, ws.ID)
-	a.fileChanged(r, FileChange{WorkspaceID: ws.ID, Path: p, Version: f.Version})
+	a.fileChanged(r, domain.FileChange{WorkspaceID: ws.ID, Path: p, Version: f.Version})
 	setFileHeaders(w, f)
 	status := http.StatusOK
 	if created {
@@ -182,16 +182,16 @@ func (a *API) deleteFile(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.invalidate(ctx, ws.ID)
-	a.fileChanged(r, FileChange{WorkspaceID: ws.ID, Path: p, Deleted: true})
+	a.fileChanged(r, domain.FileChange{WorkspaceID: ws.ID, Path: p, Deleted: true})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-func (a *API) fileChanged(r *http.Request, ev FileChange) {
-	if a.opts.OnFileChange == nil {
+func (a *API) fileChanged(r *http.Request, evs ...domain.FileChange) {
+	if a.opts.OnFileChange == nil || len(evs) == 0 {
 		return
 	}
-	if err := a.opts.OnFileChange(r.Context(), ev); err != nil {
-		a.log.ErrorContext(r.Context(), "file change not delivered", "workspace", ev.WorkspaceID, "path", ev.Path, "err", err)
+	if err := a.opts.OnFileChange(r.Context(), evs...); err != nil {
+		a.log.ErrorContext(r.Context(), "file changes not delivered", "workspace", evs[0].WorkspaceID, "files", len(evs), "err", err)
 	}
 }

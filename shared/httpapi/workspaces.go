@@ -19,7 +19,7 @@ func currentWorkspace(ctx context.Context) *domain.Workspace {
 // workspace requires an authenticated principal who owns the workspace named by {id}. Any
 // other workspace, existing or not, answers 404 with the same message, so IDs of other
 // users' workspaces cannot be probed.
-func (a *API) workspace(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+func (a *core) workspace(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
 	return a.authed(func(w http.ResponseWriter, r *http.Request) error {
 		ctx := r.Context()
 		id := r.PathValue("id")
