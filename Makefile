@@ -8,7 +8,7 @@ STATICCHECK_VERSION ?= v0.8.2
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 
-.PHONY: run test deps lint bench build build-lambdas clean
+.PHONY: run test deps lint bench build build-lambdas build-ApiFunction build-SearchFunction build-IngestFunction clean
 
 ## run: the local stack on 127.0.0.1:8080 (PORT, HOST, VIBECODE_DATA_DIR override)
 run:
@@ -40,11 +40,17 @@ build:
 
 ## build-lambdas: every function as an arm64 Lambda bootstrap in bin/lambda/<Function>/
 build-lambdas:
-	$(MAKE) build-ApiFunction ARTIFACTS_DIR=bin/lambda/ApiFunction
+	for f in ApiFunction SearchFunction IngestFunction; do $(MAKE) build-$$f ARTIFACTS_DIR=bin/lambda/$$f || exit 1; done
 
 # SAM (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set.
 build-ApiFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
+build-SearchFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/search
+# The ingest consumer is built without cgo like the others, so its chunker falls back from
+# tree-sitter to line-based chunks for non-Go languages (Go keeps go/ast); see shared/chunk.
+build-IngestFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/ingest
 
 clean:
 	rm -rf bin

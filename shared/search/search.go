@@ -34,7 +34,17 @@ type Query struct {
 	Limit       int    `json:"limit"`
 	Path        string `json:"path,omitempty"`     // glob filter, e.g. "src/*.go"
 	Language    string `json:"language,omitempty"` // e.g. "go"
+	// Mode is "hybrid" (default), "vector" or "text": one half alone, for comparisons and
+	// for users who want only exact words.
+	Mode string `json:"mode,omitempty"`
 }
+
+// Search modes.
+const (
+	ModeHybrid = "hybrid"
+	ModeVector = "vector"
+	ModeText   = "text"
+)
 
 // Hit is one result.
 type Hit struct {
@@ -96,6 +106,13 @@ func (q *Query) Validate() error {
 	if q.Limit == 0 {
 		q.Limit = DefaultLimit
 	}
+	switch q.Mode {
+	case "":
+		q.Mode = ModeHybrid
+	case ModeHybrid, ModeVector, ModeText:
+	default:
+		return domain.Errorf(domain.EINVALID, "mode must be hybrid, vector or text")
+	}
 	q.Path = strings.TrimPrefix(strings.TrimSpace(q.Path), "/")
 	q.Language = strings.ToLower(strings.TrimSpace(q.Language))
 	return nil
@@ -155,6 +172,9 @@ func (s *Service) hybrid(ctx context.Context, q Query) ([]Hit, error) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
+		if q.Mode == ModeText {
+			return
+		}
 		vs, err := s.embedder.Embed(ctx, []string{q.Query})
 		if err != nil {
 			vecErr = fmt.Errorf("search: embed query: %w", err)
@@ -166,6 +186,9 @@ func (s *Service) hybrid(ctx context.Context, q Query) ([]Hit, error) {
 	}()
 	go func() {
 		defer wg.Done()
+		if q.Mode == ModeVector {
+			return
+		}
 		tq := base
 		tq.Text = q.Query
 		textHits, textErr = s.store.SearchChunksText(ctx, tq)
