@@ -102,7 +102,7 @@ func CleanCompletion(s string) string {
 		} else {
 			t = ""
 		}
-		t = strings.TrimSuffix(strings.TrimRight(t, " \n"), "```")
+		t = strings.TrimRight(strings.TrimSuffix(strings.TrimRight(t, " \n"), "```"), "\n")
 		s = t
 	}
 	s = strings.ReplaceAll(s, cursorMark, "")

@@ -152,9 +152,16 @@ func (g *Gateway) RAG(ctx context.Context, r RAGRequest) (*Stream, []Source, err
 	if k == 0 {
 		k = DefaultTopK
 	}
-	sources, err := g.opts.Retriever.Retrieve(ctx, r.WorkspaceID, q, k)
+	retrieved, err := g.opts.Retriever.Retrieve(ctx, r.WorkspaceID, q, k)
 	if err != nil {
 		return nil, nil, err
+	}
+	// Whatever the retriever, secrets never reach the prompt.
+	sources := retrieved[:0:0]
+	for _, s := range retrieved {
+		if !IsSecretPath(s.Path) && !HasPrivateKey(s.Content) {
+			sources = append(sources, s)
+		}
 	}
 	req := Request{UserID: r.UserID, Kind: KindRAG, Model: r.Model, Tier: r.Tier, MaxTokens: r.MaxTokens,
 		NoCache: r.NoCache, NoStore: r.NoStore, BudgetUSD: r.BudgetUSD}

@@ -67,6 +67,30 @@ type Config struct {
 	IngestMaxAttempts int
 	// IngestWorkers is the in-process queue's concurrency (INGEST_WORKERS, default 2).
 	IngestWorkers int
+
+	// AI providers (the ai function). A provider without its key is not configured; with none
+	// configured the AI endpoints answer 503 saying how to configure one. OPENAI_BASE_URL points
+	// the openai provider at a proxy or, without OPENAI_API_KEY, names any OpenAI-compatible
+	// server ("openai-compatible", models from AI_MODELS); OLLAMA_BASE_URL likewise for Ollama.
+	OpenAIAPIKey, OpenAIBaseURL       string
+	AnthropicAPIKey, AnthropicBaseURL string
+	GeminiAPIKey, GeminiBaseURL       string
+	GroqAPIKey, DeepSeekAPIKey        string
+	OllamaBaseURL                     string
+	// AIModels declares models, or overrides a provider's default models and prices
+	// (AI_MODELS, a JSON array; see AIModel).
+	AIModels []AIModel
+	// AIRequestBudgetUSD is the most one AI request may cost (AI_REQUEST_BUDGET_USD, default
+	// 0.50); AIUserDailyBudgetUSD what one user may spend per UTC day (AI_USER_DAILY_BUDGET_USD,
+	// default 5; negative: no budget).
+	AIRequestBudgetUSD   float64
+	AIUserDailyBudgetUSD float64
+	// AI requests per minute per caller: anonymous by address, users, and pro (admin and
+	// service accounts) (AI_RATE_LIMIT_ANONYMOUS 10, AI_RATE_LIMIT_USER 100, AI_RATE_LIMIT_PRO 1000).
+	AIRateLimitAnonymous, AIRateLimitUser, AIRateLimitPro int
+	// AIFirstTokenTimeout is how long a provider may take to start answering before the
+	// gateway falls back to the next (AI_FIRST_TOKEN_TIMEOUT, default 30s).
+	AIFirstTokenTimeout time.Duration
 }
 
 // Addr returns Host:Port.
@@ -147,6 +171,24 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if abs, err := filepath.Abs(c.DataDir); err == nil {
 		c.DataDir = abs
+	}
+	c.OpenAIAPIKey, c.OpenAIBaseURL = p.str("OPENAI_API_KEY", ""), p.str("OPENAI_BASE_URL", "")
+	c.AnthropicAPIKey, c.AnthropicBaseURL = p.str("ANTHROPIC_API_KEY", ""), p.str("ANTHROPIC_BASE_URL", "")
+	c.GeminiAPIKey, c.GeminiBaseURL = p.str("GEMINI_API_KEY", ""), p.str("GEMINI_BASE_URL", "")
+	c.GroqAPIKey, c.DeepSeekAPIKey = p.str("GROQ_API_KEY", ""), p.str("DEEPSEEK_API_KEY", "")
+	c.OllamaBaseURL = p.str("OLLAMA_BASE_URL", "")
+	c.AIModels = p.aiModels("AI_MODELS")
+	c.AIRequestBudgetUSD = p.float("AI_REQUEST_BUDGET_USD", 0.50)
+	c.AIUserDailyBudgetUSD = p.float("AI_USER_DAILY_BUDGET_USD", 5)
+	c.AIRateLimitAnonymous = p.int("AI_RATE_LIMIT_ANONYMOUS", 10)
+	c.AIRateLimitUser = p.int("AI_RATE_LIMIT_USER", 100)
+	c.AIRateLimitPro = p.int("AI_RATE_LIMIT_PRO", 1000)
+	c.AIFirstTokenTimeout = p.duration("AI_FIRST_TOKEN_TIMEOUT", 30*time.Second)
+	if c.AIRequestBudgetUSD <= 0 {
+		p.fail("AI_REQUEST_BUDGET_USD", "must be positive")
+	}
+	if c.AIRateLimitAnonymous < 1 || c.AIRateLimitUser < 1 || c.AIRateLimitPro < 1 {
+		p.fail("AI_RATE_LIMIT_ANONYMOUS", "AI_RATE_LIMIT_USER and AI_RATE_LIMIT_PRO must be at least 1")
 	}
 	if len(p.errs) > 0 {
 		return Config{}, fmt.Errorf("config: %s", strings.Join(p.errs, "; "))
