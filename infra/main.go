@@ -87,7 +87,11 @@ func newStack(ctx context.Context, cfg config.Config, templatePath string, log *
 	if err != nil {
 		return fail(err)
 	}
-	gw, err := gateway.New(routes, map[string]http.Handler{"ApiFunction": api, "SearchFunction": searchAPI})
+	aiAPI, err := httpapi.NewAIFromConfig(b, embedder, cfg, log, httpapi.Options{})
+	if err != nil {
+		return fail(err)
+	}
+	gw, err := gateway.New(routes, map[string]http.Handler{"ApiFunction": api, "SearchFunction": searchAPI, "AiFunction": aiAPI})
 	if err != nil {
 		return fail(err)
 	}

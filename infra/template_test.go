@@ -32,6 +32,7 @@ func servedRoutes() map[string][]string {
 	return map[string][]string{
 		"ApiFunction":    httpapi.New(nil, nil, nil, log, httpapi.Options{}).Routes(),
 		"SearchFunction": httpapi.NewSearch(nil, nil, nil, nil, log, httpapi.Options{}).Routes(),
+		"AiFunction":     httpapi.NewAI(nil, nil, nil, nil, nil, log, httpapi.Options{}, httpapi.AIOptions{}).Routes(),
 	}
 }
 

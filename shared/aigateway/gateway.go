@@ -141,6 +141,15 @@ func New(providers []domain.ChatProvider, store domain.AIRequestStore, cache dom
 // Configured reports whether at least one provider is configured.
 func (g *Gateway) Configured() bool { return len(g.providers) > 0 }
 
+// Ready returns nil when a provider is configured, else the EUNAVAILABLE error that says how
+// to configure one, for handlers that check before doing work of their own.
+func (g *Gateway) Ready() error {
+	if g.Configured() {
+		return nil
+	}
+	return g.errNotConfigured()
+}
+
 // ProviderInfo describes one configured provider for GET /api/ai/providers.
 type ProviderInfo struct {
 	Name   string             `json:"name"`
