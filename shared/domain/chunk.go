@@ -105,6 +105,7 @@ type Store interface {
 	ChunkStore
 	IndexStore
 	AIRequestStore
+	LifecycleStore
 	// Ping checks that the database answers; readiness probes call it.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections and flushes anything held in memory.

@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) domain.Store) {
 			}
 		}},
 	)
+	tests = append(tests, lifecycleTests...)
 	run(t, newStore, tests)
 }
 
