@@ -521,8 +521,15 @@ func testNoCrossUserAccess(t *testing.T, base string) {
 		"POST /api/admin/service-accounts": func(r response) { wantStatus(t, r, 403) },
 		"GET /api/workspaces":              func(r response) { noLeak(t, r, ws, "secret space") },
 		"POST /api/workspaces":             func(r response) { wantStatus(t, r, 201) },
-		"GET /api/health":                  nil,
-		"GET /api/readyz":                  nil,
+		// AI routes act only for the caller: nothing of another user's can be named in them,
+		// and the usage they report is the caller's own.
+		"POST /api/ai/chat":             nil,
+		"POST /api/ai/complete":         nil,
+		"POST /api/ai/workflows/{kind}": nil,
+		"GET /api/ai/providers":         nil,
+		"GET /api/ai/usage":             func(r response) { noLeak(t, r, "owner@example.com", ws) },
+		"GET /api/health":               nil,
+		"GET /api/readyz":               nil,
 	}
 	walked := 0
 	for _, rt := range routes {
