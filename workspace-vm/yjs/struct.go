@@ -127,7 +127,9 @@ func (c *contentJSON) splice(off uint64) content {
 	c.elems = c.elems[:off:off]
 	return r
 }
-func (c *contentJSON) slice(off uint64) content { return &contentJSON{c.elems[off:len(c.elems):len(c.elems)]} }
+func (c *contentJSON) slice(off uint64) content {
+	return &contentJSON{c.elems[off:len(c.elems):len(c.elems)]}
+}
 func (c *contentJSON) mergeWith(r content) bool {
 	c.elems = append(c.elems, r.(*contentJSON).elems...)
 	return true
@@ -151,7 +153,9 @@ func (c *contentAny) splice(off uint64) content {
 	c.elems = c.elems[:off:off]
 	return r
 }
-func (c *contentAny) slice(off uint64) content { return &contentAny{c.elems[off:len(c.elems):len(c.elems)]} }
+func (c *contentAny) slice(off uint64) content {
+	return &contentAny{c.elems[off:len(c.elems):len(c.elems)]}
+}
 func (c *contentAny) mergeWith(r content) bool {
 	c.elems = append(c.elems, r.(*contentAny).elems...)
 	return true

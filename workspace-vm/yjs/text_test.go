@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/vibecode/vibecode/workspace-vm/yjs"
 )
@@ -118,5 +119,220 @@ func TestDoc_SetText_Minimal(t *testing.T) {
 	}
 	if d.Text("content") != changed {
 		t.Fatal("text differs")
+	}
+}
+
+// TestDoc_SetText_Concurrent edits the same text from yjs and from Go
+// (SetText, as when a file changes on disk) at the same time, exchanges the
+// updates both ways and checks both converge, without duplicated content.
+func TestDoc_SetText_Concurrent(t *testing.T) {
+	o := startOracle(t)
+
+	t.Run("disjoint", func(t *testing.T) {
+		o.call(map[string]any{"cmd": "new", "doc": "j1", "client": 500}, nil)
+		g := yjs.NewDoc(600)
+		var lines []string
+		for i := range 20 {
+			lines = append(lines, fmt.Sprintf("line %d 😀\n", i))
+		}
+		initial := strings.Join(lines, "")
+		u0, err := g.SetText("content", initial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.call(map[string]any{"cmd": "apply", "doc": "j1", "update": b64(u0)}, nil)
+		// The editor inserts in line 2 while the terminal rewrites line 10.
+		idx := len(utf16(lines[0] + lines[1] + "line 2"))
+		o.call(map[string]any{"cmd": "insert", "doc": "j1", "name": "content", "index": idx, "text": " (edited in the browser 中文)"}, nil)
+		var ju struct{ Updates []string }
+		o.call(map[string]any{"cmd": "updates", "doc": "j1"}, &ju)
+		onDisk := strings.Replace(initial, "line 10 😀\n", "line ten, from git checkout\n", 1)
+		ug, err := g.SetText("content", onDisk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range ju.Updates {
+			if err := g.ApplyUpdate(unb64(t, u)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		o.call(map[string]any{"cmd": "apply", "doc": "j1", "update": b64(ug)}, nil)
+		want := strings.Replace(onDisk, "line 2 😀", "line 2 (edited in the browser 中文) 😀", 1)
+		var jt struct{ Text string }
+		o.call(map[string]any{"cmd": "text", "doc": "j1", "name": "content"}, &jt)
+		if got := g.Text("content"); got != want || jt.Text != want {
+			t.Fatalf("Go %q\nyjs %q\nwant %q", got, jt.Text, want)
+		}
+	})
+
+	t.Run("random", func(t *testing.T) {
+		o.call(map[string]any{"cmd": "new", "doc": "j2", "client": 700}, nil)
+		o.call(map[string]any{"cmd": "new", "doc": "j3", "client": 800}, nil)
+		g := yjs.NewDoc(900)
+		rng := rand.New(rand.NewPCG(5, 6))
+		disk := "first line\nsecond 中文\nthird 😀\n"
+		u, err := g.SetText("content", disk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range []string{"j2", "j3"} {
+			o.call(map[string]any{"cmd": "apply", "doc": doc, "update": b64(u)}, nil)
+		}
+		for round := range 60 {
+			// Both browsers and the disk change at once.
+			var j2, j3 struct{ Updates []string }
+			o.call(map[string]any{"cmd": "randomEdits", "doc": "j2", "name": "content", "seed": round*2 + 1, "n": 1 + rng.IntN(3)}, nil)
+			o.call(map[string]any{"cmd": "randomEdits", "doc": "j3", "name": "content", "seed": round*2 + 2, "n": 1 + rng.IntN(3)}, nil)
+			o.call(map[string]any{"cmd": "updates", "doc": "j2"}, &j2)
+			o.call(map[string]any{"cmd": "updates", "doc": "j3"}, &j3)
+			disk = randomFileEdit(rng, g.Text("content"))
+			ug, err := g.SetText("content", disk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Deliver everything everywhere (Go in a scrambled order).
+			all := append(append([]string{}, j3.Updates...), j2.Updates...)
+			rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+			for _, x := range all {
+				if err := g.ApplyUpdate(unb64(t, x)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, x := range append(j3.Updates, b64(ug)) {
+				o.call(map[string]any{"cmd": "apply", "doc": "j2", "update": x}, nil)
+			}
+			for _, x := range append(j2.Updates, b64(ug)) {
+				o.call(map[string]any{"cmd": "apply", "doc": "j3", "update": x}, nil)
+			}
+			var t2, t3 struct{ Text string }
+			o.call(map[string]any{"cmd": "text", "doc": "j2", "name": "content"}, &t2)
+			o.call(map[string]any{"cmd": "text", "doc": "j3", "name": "content"}, &t3)
+			got := g.Text("content")
+			if got != t2.Text || got != t3.Text {
+				t.Fatalf("round %d: diverged:\nGo %q\nj2 %q\nj3 %q", round, got, t2.Text, t3.Text)
+			}
+			// The agent writes the merged text to disk; the watcher then
+			// sees its own write, and SetText must not change anything.
+			if again, err := g.SetText("content", got); err != nil || again != nil {
+				t.Fatalf("round %d: SetText of the current text = %v, %v", round, again, err)
+			}
+		}
+	})
+
+	t.Run("seed once", func(t *testing.T) {
+		// A browser holds the document; a restarted agent loads its state
+		// and reconciles with the identical file: no update, no duplicate.
+		o.call(map[string]any{"cmd": "new", "doc": "j4", "client": 1000}, nil)
+		o.call(map[string]any{"cmd": "insert", "doc": "j4", "name": "content", "index": 0, "text": "shared text 😀\n"}, nil)
+		var st struct{ Update string }
+		o.call(map[string]any{"cmd": "encode", "doc": "j4"}, &st)
+		g := yjs.NewDoc(yjs.RandomClientID())
+		if err := g.ApplyUpdate(unb64(t, st.Update)); err != nil {
+			t.Fatal(err)
+		}
+		if u, err := g.SetText("content", "shared text 😀\n"); err != nil || u != nil {
+			t.Fatalf("SetText of the same file = %v, %v", u, err)
+		}
+	})
+}
+
+func utf16(s string) []uint16 {
+	var out []uint16
+	for _, r := range s {
+		if r >= 0x10000 {
+			r -= 0x10000
+			out = append(out, uint16(0xd800+(r>>10)), uint16(0xdc00+(r&0x3ff)))
+		} else {
+			out = append(out, uint16(r))
+		}
+	}
+	return out
+}
+
+// TestDoc_SurrogatePairs checks UTF-16 semantics: emoji take two units, a
+// remote insert between the halves of a pair splits it into two U+FFFD on
+// every replica (as in yjs), and SetText never splits a pair itself.
+func TestDoc_SurrogatePairs(t *testing.T) {
+	o := startOracle(t)
+	o.call(map[string]any{"cmd": "new", "doc": "s", "client": 42}, nil)
+	g := yjs.NewDoc(43)
+	u, err := g.SetText("content", "a😀b👍🏽c中文")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.call(map[string]any{"cmd": "apply", "doc": "s", "update": b64(u)}, nil)
+	// Replace one emoji by a neighbouring code point: same high surrogate.
+	u, err = g.SetText("content", "a😁b👍🏽c中文")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.call(map[string]any{"cmd": "apply", "doc": "s", "update": b64(u)}, nil)
+	var jt struct{ Text string }
+	o.call(map[string]any{"cmd": "text", "doc": "s", "name": "content"}, &jt)
+	if jt.Text != "a😁b👍🏽c中文" {
+		t.Fatalf("yjs text %q", jt.Text)
+	}
+	// yjs inserts between the halves of 😁 (index 2 in UTF-16).
+	o.call(map[string]any{"cmd": "insert", "doc": "s", "name": "content", "index": 2, "text": "x"}, nil)
+	var ju struct{ Updates []string }
+	o.call(map[string]any{"cmd": "updates", "doc": "s"}, &ju)
+	for _, x := range ju.Updates {
+		if err := g.ApplyUpdate(unb64(t, x)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o.call(map[string]any{"cmd": "text", "doc": "s", "name": "content"}, &jt)
+	want := "a\uFFFDx\uFFFDb👍🏽c中文"
+	if got := g.Text("content"); got != want || jt.Text != want {
+		t.Fatalf("Go %q yjs %q want %q", got, jt.Text, want)
+	}
+	r := o.check([][]byte{encodeAll(t, g)}, "content", nil)
+	if r.Text != want {
+		t.Fatalf("yjs from Go's state: %q", r.Text)
+	}
+}
+
+// TestDoc_BigDocument loads a 1 MB text built by many yjs edits, edits it
+// from Go and checks yjs agrees.
+func TestDoc_BigDocument(t *testing.T) {
+	o := startOracle(t)
+	var big struct {
+		Update string
+		Length int
+	}
+	o.call(map[string]any{"cmd": "big", "doc": "big", "size": 1 << 20}, &big)
+	update := unb64(t, big.Update)
+	g := yjs.NewDoc(9)
+	if err := g.ApplyUpdate(update); err != nil {
+		t.Fatal(err)
+	}
+	want := o.check([][]byte{update}, "content", nil)
+	text := g.Text("content")
+	if text != want.Text || len(utf16(text)) != big.Length {
+		t.Fatalf("Go text of %d bytes differs from yjs (%d units)", len(text), big.Length)
+	}
+	if b64(encodeAll(t, g)) != want.State {
+		t.Fatal("EncodeStateAsUpdate differs from yjs")
+	}
+	mid := len(text) / 2
+	for !utf8.RuneStart(text[mid]) {
+		mid++
+	}
+	changed := "// header\n" + text[:mid] + "INSERTED 😀\n" + text[mid+100:] + "trailer"
+	if !utf8.ValidString(changed) {
+		t.Fatal("test built invalid UTF-8")
+	}
+	u, err := g.SetText("content", changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u) > 200 {
+		t.Fatalf("update for three small changes of a 1 MB text is %d bytes", len(u))
+	}
+	o.call(map[string]any{"cmd": "apply", "doc": "big", "update": b64(u)}, nil)
+	var jt struct{ Text string }
+	o.call(map[string]any{"cmd": "text", "doc": "big", "name": "content"}, &jt)
+	if jt.Text != changed || g.Text("content") != changed {
+		t.Fatal("texts differ after SetText on the big document")
 	}
 }

@@ -232,6 +232,7 @@ const allTypes = ({ gc = true }) => {
   a.getText('content').delete(8, 3)
   Y.applyUpdate(a, Y.encodeStateAsUpdate(b))
   Y.applyUpdate(b, Y.encodeStateAsUpdate(a))
+  a.getText('content').insertEmbed(3, { video: 'v.mp4', w: 1.5 })
   // Legacy ContentJSON (no longer produced by the API) written by hand.
   const enc = new Y.UpdateEncoderV1()
   encoding.writeVarUint(enc.restEncoder, 1) // clients
@@ -264,6 +265,13 @@ const handlers = {
   merge: (c) => ({ update: b64(Y.mergeUpdates(c.updates.map(unb64))) }),
   svFromUpdate: (c) => ({ sv: b64(Y.encodeStateVectorFromUpdate(unb64(c.update))) }),
   random: (c) => randomSession(c),
+  // n random local edits of one doc's text, as one transaction each.
+  randomEdits: (c) => {
+    const rand = prng(c.seed)
+    const text = getDoc(c.doc).getText(c.name)
+    for (let i = 0; i < c.n; i++) randomEdit(rand, text, false)
+    return {}
+  },
   allTypes: (c) => {
     const d = allTypes(c)
     docs.set(c.doc || 'alltypes', d)
