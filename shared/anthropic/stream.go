@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vibecode/vibecode/shared/sse"
 	"io"
 	"strings"
 	"sync"
@@ -58,7 +59,7 @@ type stream struct {
 	parent context.Context // the caller's context: its error is what Recv reports
 	cancel context.CancelFunc
 	body   io.ReadCloser
-	sse    *sseReader
+	sse    *sse.Reader
 
 	closeOnce sync.Once
 	closed    atomic.Bool
@@ -73,19 +74,19 @@ type stream struct {
 }
 
 func newStream(parent context.Context, cancel context.CancelFunc, body io.ReadCloser, stops []string) *stream {
-	return &stream{parent: parent, cancel: cancel, body: body, sse: newSSEReader(body, maxEventBytes), stops: stops}
+	return &stream{parent: parent, cancel: cancel, body: body, sse: sse.NewReader(body, maxEventBytes), stops: stops}
 }
 
 // Recv returns the next event; see domain.ChatEvent for the order.
 func (s *stream) Recv() (domain.ChatEvent, error) {
 	for s.err == nil {
-		ev, err := s.sse.next()
+		ev, err := s.sse.Next()
 		if err != nil {
 			return domain.ChatEvent{}, s.fail(s.readError(err))
 		}
 		var e streamEvent
 		if err := json.Unmarshal(ev.Data, &e); err != nil {
-			return domain.ChatEvent{}, s.fail(s.protocolError(fmt.Sprintf("event %q is not JSON: %s", ev.Event, snippet(ev.Data)), err))
+			return domain.ChatEvent{}, s.fail(s.protocolError(fmt.Sprintf("event %q is not JSON: %s", ev.Event, sse.Snippet(ev.Data)), err))
 		}
 		if e.Type == "" {
 			e.Type = ev.Event
@@ -205,7 +206,7 @@ func (s *stream) readError(err error) error {
 	switch {
 	case errors.Is(err, io.EOF):
 		return s.protocolError("stream ended before message_stop", io.ErrUnexpectedEOF)
-	case errors.Is(err, errEventTooLong), errors.Is(err, errMalformedSSE):
+	case errors.Is(err, sse.ErrEventTooLong), errors.Is(err, sse.ErrMalformed):
 		return s.protocolError(err.Error(), err)
 	default:
 		return &domain.ProviderError{Provider: "anthropic", Kind: domain.ProviderUnavailable, Message: "stream broken", Err: err}

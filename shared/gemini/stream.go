@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vibecode/vibecode/shared/sse"
 	"io"
 	"strings"
 	"sync"
@@ -47,7 +48,7 @@ type stream struct {
 	parent context.Context // the caller's context: its error is what Recv reports
 	cancel context.CancelFunc
 	body   io.ReadCloser
-	sse    *sseReader
+	sse    *sse.Reader
 
 	closeOnce sync.Once
 	closed    atomic.Bool
@@ -58,13 +59,13 @@ type stream struct {
 }
 
 func newStream(parent context.Context, cancel context.CancelFunc, body io.ReadCloser) *stream {
-	return &stream{parent: parent, cancel: cancel, body: body, sse: newSSEReader(body, maxEventBytes)}
+	return &stream{parent: parent, cancel: cancel, body: body, sse: sse.NewReader(body, maxEventBytes)}
 }
 
 // Recv returns the next event; see domain.ChatEvent for the order.
 func (s *stream) Recv() (domain.ChatEvent, error) {
 	for s.err == nil {
-		ev, err := s.sse.next()
+		ev, err := s.sse.Next()
 		if errors.Is(err, io.EOF) && s.finish != "" && s.parent.Err() == nil && !s.closed.Load() {
 			s.terminate(io.EOF)
 			final := domain.ChatEvent{FinishReason: s.finish, Usage: s.usage}
@@ -75,7 +76,7 @@ func (s *stream) Recv() (domain.ChatEvent, error) {
 		}
 		var c chunk
 		if err := json.Unmarshal(ev.Data, &c); err != nil {
-			return domain.ChatEvent{}, s.fail(protocolError(fmt.Sprintf("event is not JSON: %s", snippet(ev.Data)), err))
+			return domain.ChatEvent{}, s.fail(protocolError(fmt.Sprintf("event is not JSON: %s", sse.Snippet(ev.Data)), err))
 		}
 		if c.Error != nil {
 			return domain.ChatEvent{}, s.fail(classify(c.Error, 0))
@@ -119,7 +120,7 @@ func (s *stream) readError(err error) error {
 	switch {
 	case errors.Is(err, io.EOF):
 		return protocolError("stream ended without a finishReason", io.ErrUnexpectedEOF)
-	case errors.Is(err, errEventTooLong), errors.Is(err, errMalformedSSE):
+	case errors.Is(err, sse.ErrEventTooLong), errors.Is(err, sse.ErrMalformed):
 		return protocolError(err.Error(), err)
 	default:
 		return &domain.ProviderError{Provider: "gemini", Kind: domain.ProviderUnavailable, Message: "stream broken", Err: err}
