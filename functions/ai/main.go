@@ -7,12 +7,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/vibecode/vibecode/shared/backend"
 	"github.com/vibecode/vibecode/shared/config"
@@ -20,28 +16,7 @@ import (
 	"github.com/vibecode/vibecode/shared/httpapi"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Getenv); err != nil {
-		fmt.Fprintln(os.Stderr, "ai:", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context, getenv func(string) string) error {
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		return err
-	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	h, closeFn, err := newHandler(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	return host.Serve(ctx, "ai", h, cfg, log)
-}
+func main() { host.Main("ai", newHandler) }
 
 // newHandler wires the function: backends and embedder from the configuration, then the AI
 // API over them (providers, gateway and rate limiter are chosen by NewAIFromConfig).
