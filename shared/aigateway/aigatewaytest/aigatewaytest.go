@@ -62,10 +62,12 @@ type Server struct {
 
 	served    atomic.Int64 // requests handled
 	cancelled atomic.Int64 // requests whose client went away before the response ended
-	// Gate, when set, is waited on before a Reply starts streaming (concurrency tests).
-	Gate chan struct{}
-	// Arrived, when set, gets a value for every request as it arrives.
-	Arrived chan struct{}
+	// FirstSent, when set, gets a value each time a Reply has flushed its first delta; it
+	// must be buffered or drained (concurrency tests count the streams open at once).
+	FirstSent chan struct{}
+	// Hold, when set, is waited on by a Reply after its first delta, so a test can keep many
+	// streams open mid-answer at the same time.
+	Hold chan struct{}
 	// Delay is slept between two deltas of a Reply.
 	Delay time.Duration
 }
@@ -126,9 +128,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	s.served.Add(1)
-	if s.Arrived != nil {
-		s.Arrived <- struct{}{}
-	}
 	if b == nil {
 		b = Reply("ok")
 	}
@@ -177,16 +176,16 @@ func Reply(deltas ...string) Behavior {
 // ReplyUsage is Reply with the usage to report.
 func ReplyUsage(in, out int, deltas ...string) Behavior {
 	return func(s *Server, w http.ResponseWriter, r *http.Request, fim bool) {
-		if s.Gate != nil {
-			select {
-			case <-s.Gate:
-			case <-r.Context().Done():
-				s.cancelled.Add(1)
-				return
-			}
-		}
 		startSSE(w)
 		for i, d := range deltas {
+			if i == 1 && s.Hold != nil {
+				select {
+				case <-s.Hold:
+				case <-r.Context().Done():
+					s.cancelled.Add(1)
+					return
+				}
+			}
 			if i > 0 && s.Delay > 0 {
 				select {
 				case <-time.After(s.Delay):
@@ -198,6 +197,9 @@ func ReplyUsage(in, out int, deltas ...string) Behavior {
 			if chunk(w, fim, d, "") != nil {
 				s.cancelled.Add(1)
 				return
+			}
+			if i == 0 && s.FirstSent != nil {
+				s.FirstSent <- struct{}{}
 			}
 		}
 		_ = chunk(w, fim, "", "stop")
