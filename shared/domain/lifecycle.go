@@ -171,3 +171,32 @@ type Heartbeat struct {
 	// Preempted says the cloud announced the VM's interruption.
 	Preempted bool `json:"preempted,omitempty"`
 }
+
+// Environment variables that carry an AgentConfig to the agent: the local provider sets them
+// on the agent process, the cloud providers write them to /etc/vibecode/agent.env for the
+// agent's systemd unit. Together with the directories and the listen address, they are the
+// whole contract between the control plane and a workspace agent at start.
+const (
+	EnvAgentWorkspaceID       = "VIBECODE_WORKSPACE_ID"
+	EnvAgentControlPlaneURL   = "VIBECODE_CONTROL_PLANE_URL"
+	EnvAgentToken             = "VIBECODE_AGENT_TOKEN"
+	EnvAgentTicketPublicKey   = "TICKET_PUBLIC_KEY"
+	EnvAgentHeartbeatInterval = "VIBECODE_HEARTBEAT_INTERVAL"
+	// EnvAgentAddr is the address the agent listens on (host:port).
+	EnvAgentAddr = "VIBECODE_AGENT_ADDR"
+	// EnvAgentWorkspaceDir holds the workspace's files; EnvAgentStateDir the agent's own
+	// state (terminal scrollback, collab documents), which survives stops.
+	EnvAgentWorkspaceDir = "VIBECODE_WORKSPACE_DIR"
+	EnvAgentStateDir     = "VIBECODE_AGENT_STATE_DIR"
+)
+
+// Env returns c as KEY=value pairs (the EnvAgent* variables it covers).
+func (c AgentConfig) Env() []string {
+	return []string{
+		EnvAgentWorkspaceID + "=" + c.WorkspaceID,
+		EnvAgentControlPlaneURL + "=" + c.ControlPlaneURL,
+		EnvAgentToken + "=" + c.Token,
+		EnvAgentTicketPublicKey + "=" + c.TicketPublicKey,
+		EnvAgentHeartbeatInterval + "=" + c.HeartbeatInterval.String(),
+	}
+}
