@@ -83,7 +83,9 @@ func TestHub_Serve_RelaysUpdates(t *testing.T) {
 	// Concurrent edits converge.
 	a.edit("A: hello world")
 	b.edit("hello world :B")
-	a.waitFor("convergence", func() bool { return a.text() == b.text() && strings.Contains(a.text(), "A:") && strings.Contains(a.text(), ":B") })
+	a.waitFor("convergence", func() bool {
+		return a.text() == b.text() && strings.Contains(a.text(), "A:") && strings.Contains(a.text(), ":B")
+	})
 	if got := e.edits.Load(); got < 4 {
 		t.Errorf("OnActivity saw %d edits, want at least 4", got)
 	}
