@@ -45,7 +45,7 @@ type session struct {
 	exited     bool
 	exitCode   int
 	closing    bool // being ended by expiry or shutdown
-	stopping  bool // ended by shutdown: keep the saved state
+	stopping   bool // ended by shutdown: keep the saved state
 	graceTimer *time.Timer
 
 	wake     chan struct{} // a client's queue shrank, or the clients changed
@@ -445,7 +445,7 @@ func (s *session) save(force bool) {
 	s.dirty = false
 	s.mu.Unlock()
 
-	if cwd, err := os.Readlink("/proc/"+strconv.Itoa(s.cmd.Process.Pid)+"/cwd"); err == nil {
+	if cwd, err := os.Readlink("/proc/" + strconv.Itoa(s.cmd.Process.Pid) + "/cwd"); err == nil {
 		s.mu.Lock()
 		s.cwd = cwd
 		s.mu.Unlock()
