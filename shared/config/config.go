@@ -91,6 +91,9 @@ type Config struct {
 	// AIFirstTokenTimeout is how long a provider may take to start answering before the
 	// gateway falls back to the next (AI_FIRST_TOKEN_TIMEOUT, default 30s).
 	AIFirstTokenTimeout time.Duration
+
+	// Lifecycle configures workspace VMs (see lifecycle.go).
+	Lifecycle Lifecycle
 }
 
 // Addr returns Host:Port.
@@ -190,6 +193,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.AIRateLimitAnonymous < 1 || c.AIRateLimitUser < 1 || c.AIRateLimitPro < 1 {
 		p.fail("AI_RATE_LIMIT_ANONYMOUS", "AI_RATE_LIMIT_USER and AI_RATE_LIMIT_PRO must be at least 1")
 	}
+	c.Lifecycle = p.lifecycle(c)
 	if len(p.errs) > 0 {
 		return Config{}, fmt.Errorf("config: %s", strings.Join(p.errs, "; "))
 	}
