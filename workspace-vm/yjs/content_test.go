@@ -173,6 +173,26 @@ func TestDoc_ApplyUpdate_Pending(t *testing.T) {
 	if r.Text != want.Text || r.Pending {
 		t.Fatalf("yjs reads %q from Go's state", r.Text)
 	}
+	// A yjs merge with a gap (a Skip struct where c2 is missing between c1
+	// and c3) decodes, waits, and completes.
+	o.call(map[string]any{"cmd": "new", "doc": "c", "client": 30}, nil)
+	c1 := step("c", map[string]any{"cmd": "insert", "index": 0, "text": "abc"})
+	c2 := step("c", map[string]any{"cmd": "insert", "index": 3, "text": "def"})
+	c3 := step("c", map[string]any{"cmd": "insert", "index": 6, "text": "ghi"})
+	var skip struct{ Update string }
+	o.call(map[string]any{"cmd": "merge", "updates": []string{b64(c1), b64(c3)}}, &skip)
+	s := yjs.NewDoc(3)
+	applyAll(t, s, [][]byte{unb64(t, skip.Update)})
+	if s.Text("content") != "abc" || !s.HasPending() {
+		t.Fatalf("after a merge with a gap: %q pending %v", s.Text("content"), s.HasPending())
+	}
+	if r := o.check([][]byte{encodeAll(t, s), c2}, "content", nil); r.Text != "abcdefghi" || r.Pending {
+		t.Fatalf("yjs from Go's state with a gap: %q pending %v", r.Text, r.Pending)
+	}
+	applyAll(t, s, [][]byte{c2})
+	if s.Text("content") != "abcdefghi" || s.HasPending() {
+		t.Fatalf("Go via a Skip: %q", s.Text("content"))
+	}
 	// A Go doc fed the partial state and then the dependency gets there too.
 	g := yjs.NewDoc(2)
 	applyAll(t, g, [][]byte{state, u1})

@@ -34,6 +34,19 @@ type Doc struct {
 	share     map[string]*ytype
 	pending   *pendingStructs
 	pendingDS *deleteSet
+
+	// version counts changes that may alter a text (integrations, deletions,
+	// splits); texts caches each Y.Text's content at a version, so Text and
+	// SetText on a large document do not walk its item list every time.
+	version uint64
+	texts   map[string]*textCache
+}
+
+type textCache struct {
+	version uint64
+	units   []uint16
+	str     string
+	hasStr  bool
 }
 
 // NewDoc returns an empty document whose own edits (SetText) are authored by

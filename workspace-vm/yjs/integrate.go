@@ -96,6 +96,7 @@ func (d *Doc) integrate(tx *transaction, it *item, offset uint64) {
 		it.content = it.content.splice(offset)
 		it.length -= offset
 	}
+	d.version++
 	parent := it.parent
 	if parent == nil {
 		d.addStruct(&item{id: it.id, length: it.length, kind: kindGC, deleted: true})
@@ -196,6 +197,7 @@ func (d *Doc) deleteItem(tx *transaction, it *item) {
 		it.parent.length -= it.length
 	}
 	it.deleted = true
+	d.version++
 	tx.ds.add(it.id.client, it.id.clock, it.length)
 	if ct, ok := it.content.(*contentType); ok {
 		t := ct.t

@@ -107,6 +107,7 @@ func (d *Doc) replaceStruct(old, repl *item) {
 
 // splitItem splits an item at diff and returns the right part (splitItem).
 func (d *Doc) splitItem(tx *transaction, left *item, diff uint64) *item {
+	d.version++ // a split may turn a cut surrogate pair into U+FFFD
 	right := &item{
 		id:             id{left.id.client, left.id.clock + diff},
 		length:         left.length - diff,

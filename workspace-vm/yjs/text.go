@@ -1,6 +1,9 @@
 package yjs
 
-import "fmt"
+import (
+	"fmt"
+	"unicode/utf8"
+)
 
 // Text returns the content of the Y.Text named name (ytext.toString()): the
 // text of its live string items, without embeds or formatting. A text that
@@ -9,23 +12,40 @@ import "fmt"
 func (d *Doc) Text(name string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	t := d.share[name]
-	if t == nil {
-		return ""
+	c := d.textUnits(name)
+	if !c.hasStr {
+		c.str = string(appendUTF8FromUTF16(make([]byte, 0, utf8LenOfUTF16(c.units)), c.units))
+		c.hasStr = true
 	}
-	n := 0
-	for it := t.start; it != nil; it = it.right {
-		if cs, ok := liveString(it); ok {
-			n += utf8LenOfUTF16(cs.s)
+	return c.str
+}
+
+// textUnits returns the UTF-16 content of a text, from the cache when the
+// document has not changed since.
+func (d *Doc) textUnits(name string) *textCache {
+	if c := d.texts[name]; c != nil && c.version == d.version {
+		return c
+	}
+	c := &textCache{version: d.version}
+	if t := d.share[name]; t != nil {
+		n := 0
+		for it := t.start; it != nil; it = it.right {
+			if cs, ok := liveString(it); ok {
+				n += len(cs.s)
+			}
+		}
+		c.units = make([]uint16, 0, n)
+		for it := t.start; it != nil; it = it.right {
+			if cs, ok := liveString(it); ok {
+				c.units = append(c.units, cs.s...)
+			}
 		}
 	}
-	buf := make([]byte, 0, n)
-	for it := t.start; it != nil; it = it.right {
-		if cs, ok := liveString(it); ok {
-			buf = appendUTF8FromUTF16(buf, cs.s)
-		}
+	if d.texts == nil {
+		d.texts = make(map[string]*textCache)
 	}
-	return string(buf)
+	d.texts[name] = c
+	return c
 }
 
 func liveString(it *item) (*contentString, bool) {
@@ -50,13 +70,8 @@ func (d *Doc) SetText(name, content string) (_ []byte, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	defer recoverInternal(&err)
+	old := d.textUnits(name).units
 	t := d.root(name)
-	var old []uint16
-	for it := t.start; it != nil; it = it.right {
-		if cs, ok := liveString(it); ok {
-			old = append(old, cs.s...)
-		}
-	}
 	next := utf16FromString(content)
 	edits := diffUTF16(old, next)
 	if len(edits) == 0 {
@@ -82,6 +97,8 @@ func (d *Doc) SetText(name, content string) (_ []byte, err error) {
 		pos = ed.pos + ed.del
 	}
 	d.cleanup(tx)
+	// The text is known: cache it, the caller is likely to read it next.
+	d.texts[name] = &textCache{version: d.version, units: next, str: content, hasStr: utf8.ValidString(content)}
 	return d.encodeTransaction(tx), nil
 }
 

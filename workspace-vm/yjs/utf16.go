@@ -55,29 +55,6 @@ func utf16FromValidUTF8(b []byte) []uint16 {
 	return out
 }
 
-// utf16Len returns the length of valid UTF-8 in UTF-16 code units.
-func utf16Len(b []byte) uint64 {
-	var n uint64
-	for i := 0; i < len(b); {
-		c := b[i]
-		switch {
-		case c < 0x80:
-			i++
-			n++
-		case c < 0xe0:
-			i += 2
-			n++
-		case c < 0xf0:
-			i += 3
-			n++
-		default:
-			i += 4
-			n += 2
-		}
-	}
-	return n
-}
-
 // utf8LenOfUTF16 returns the UTF-8 length of UTF-16 code units, counting each
 // lone surrogate as U+FFFD (3 bytes).
 func utf8LenOfUTF16(s []uint16) int {
