@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -544,4 +545,48 @@ func TestAI_NoProvider(t *testing.T) {
 	ws := str(c.expect(201, "POST", "/api/workspaces", map[string]any{"name": "w"}).json(t), "id")
 	c.expect(503, "POST", "/api/workspaces/"+ws+"/chat", map[string]any{"question": "hi"})
 	c.expect(200, "GET", "/api/ai/usage", nil)
+}
+
+// TestAI_FlushesPerEvent: tokens reach the client as the provider sends them — the first
+// delta arrives while the provider still holds the rest of the answer — through the gateway,
+// the middleware's writer wrappers and the local stack.
+func TestAI_FlushesPerEvent(t *testing.T) {
+	fake := aigatewaytest.New(t, aigatewaytest.Reply("first", " second"))
+	fake.Hold = make(chan struct{})
+	release := sync.OnceFunc(func() { close(fake.Hold) })
+	base := aiStack(t, map[string]string{"VIBECODE_DATA_DIR": t.TempDir()}, fake, nil)
+	t.Cleanup(release) // before the stack and the fake shut down, should the test fail early
+	c := signup(t, base, "flush@example.com")
+	b, _ := json.Marshal(chatBody("stream it"))
+	req, _ := http.NewRequest("POST", base+"/api/ai/chat", bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got := make(chan string, 1)
+	go func() {
+		rd := bufio.NewReader(resp.Body)
+		for {
+			line, err := rd.ReadString('\n')
+			if err != nil || strings.HasPrefix(line, "data: ") {
+				got <- line
+				return
+			}
+		}
+	}()
+	select {
+	case line := <-got:
+		if !strings.Contains(line, `"delta":"first"`) {
+			t.Fatalf("first data line = %q", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first token did not reach the client while the provider held the rest")
+	}
+	release()
+	rest := readEvents(t, resp.Body)
+	if len(rest) != 2 || rest[0].data["delta"] != " second" || rest[1].name != "done" {
+		t.Fatalf("rest of the stream = %v", rest)
+	}
 }
