@@ -1,0 +1,98 @@
+// Command workspace-vm is the workspace agent: one static binary per workspace VM that serves
+// the workspace's terminals and collaborative editing over WebSockets (package agent).
+// Configuration comes from the environment (config.AgentFromEnv); this file only wires.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/vibecode/vibecode/shared/config"
+	"github.com/vibecode/vibecode/shared/ticket"
+	"github.com/vibecode/vibecode/workspace-vm/agent"
+	"github.com/vibecode/vibecode/workspace-vm/terminal"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "agent:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, err := config.AgentFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	pub := cfg.TicketPublicKey
+	if pub == nil {
+		if pub, err = ticket.ReadPublicKeyFile(cfg.TicketPublicKeyFile); err != nil {
+			return fmt.Errorf("no ticket key: set TICKET_PUBLIC_KEY, or start the local stack first so it writes %s: %w", cfg.TicketPublicKeyFile, err)
+		}
+	}
+	activity := agent.NewActivity()
+	terms, err := terminal.NewManager(terminal.Options{
+		Dir:          cfg.WorkspaceDir,
+		StateDir:     cfg.StateDir,
+		Shell:        cfg.Shell,
+		Env:          config.ShellEnv(os.Environ()),
+		Scrollback:   cfg.TerminalScrollback,
+		Grace:        cfg.TerminalGrace,
+		MaxSessions:  cfg.TerminalMaxSessions,
+		MaxClients:   cfg.TerminalMaxClients,
+		PingInterval: cfg.PingInterval,
+		Activity:     activity.Touch,
+		Logger:       log,
+	})
+	if err != nil {
+		return err
+	}
+
+	var hub agent.CollabHub // wired when workspace-vm/collab lands
+
+	srv := agent.New(cfg, agent.Deps{
+		Terminals: terms,
+		Collab:    hub,
+		Tickets:   ticket.NewVerifier(pub),
+		Activity:  activity,
+		Logger:    log,
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	log.Info("agent listening", "addr", ln.Addr().String(), "workspace", cfg.WorkspaceID, "dir", cfg.WorkspaceDir)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("agent stopping: saving terminals, closing sockets")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	// Stop accepting first (WebSockets are hijacked: Shutdown does not wait for them), then
+	// save and close them with 4503 so clients know to come back.
+	err = errors.Join(httpSrv.Shutdown(sctx), srv.Shutdown(sctx))
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("agent stopped")
+	return nil
+}
