@@ -188,53 +188,83 @@ func (d *Doc) originItem(o *item) *item {
 }
 
 // deleteItem marks an item deleted (Item.delete), deleting a nested type's
-// children with it.
+// children with it. The walk is iterative (a depth-first walk in yjs's order)
+// so hostile nesting cannot exhaust the stack.
 func (d *Doc) deleteItem(tx *transaction, it *item) {
 	if it.deleted || it.kind != kindItem {
 		return
 	}
+	d.markDeleted(tx, it)
+	ct, ok := it.content.(*contentType)
+	if !ok {
+		return
+	}
+	type frame struct {
+		t      *ytype
+		next   *item
+		keyIdx int
+	}
+	stack := []frame{{t: ct.t, next: ct.t.start}}
+	for len(stack) > 0 {
+		f := &stack[len(stack)-1]
+		var c *item
+		switch {
+		case f.next != nil:
+			c = f.next
+			f.next = c.right
+		case f.keyIdx < len(f.t.keys):
+			c = f.t.m[f.t.keys[f.keyIdx]]
+			f.keyIdx++
+		default:
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if !c.deleted {
+			d.markDeleted(tx, c)
+			if cct, ok := c.content.(*contentType); ok {
+				stack = append(stack, frame{t: cct.t, next: cct.t.start})
+			}
+		} else if c.id.clock < tx.beforeState[c.id.client] {
+			tx.mergeStructs = append(tx.mergeStructs, c)
+		}
+	}
+}
+
+func (d *Doc) markDeleted(tx *transaction, it *item) {
 	if it.countable() && !it.hasParentSub {
 		it.parent.length -= it.length
 	}
 	it.deleted = true
 	d.version++
 	tx.ds.add(it.id.client, it.id.clock, it.length)
-	if ct, ok := it.content.(*contentType); ok {
-		t := ct.t
-		for c := t.start; c != nil; c = c.right {
-			if !c.deleted {
-				d.deleteItem(tx, c)
-			} else if c.id.clock < tx.beforeState[c.id.client] {
-				tx.mergeStructs = append(tx.mergeStructs, c)
-			}
-		}
-		for _, k := range t.keys {
-			c := t.m[k]
-			if !c.deleted {
-				d.deleteItem(tx, c)
-			} else if c.id.clock < tx.beforeState[c.id.client] {
-				tx.mergeStructs = append(tx.mergeStructs, c)
-			}
-		}
-	}
 }
 
 // gcItem drops a deleted item's content (Item.gc): a collected nested type's
-// children become GC structs, the item keeps only its length.
+// descendants become GC structs, the item keeps only its length.
 func (d *Doc) gcItem(it *item, parentGCd bool) {
 	if ct, ok := it.content.(*contentType); ok {
-		t := ct.t
-		for c := t.start; c != nil; c = c.right {
-			d.gcItem(c, true)
-		}
-		t.start = nil
-		for _, k := range t.keys {
-			for c := t.m[k]; c != nil; c = c.left {
-				d.gcItem(c, true)
+		types := []*ytype{ct.t}
+		for len(types) > 0 {
+			t := types[len(types)-1]
+			types = types[:len(types)-1]
+			collect := func(c *item) {
+				if cct, ok := c.content.(*contentType); ok {
+					types = append(types, cct.t)
+				}
+				d.replaceStruct(c, &item{id: c.id, length: c.length, kind: kindGC, deleted: true})
 			}
+			for c := t.start; c != nil; c = c.right {
+				collect(c)
+			}
+			for _, k := range t.keys {
+				for c := t.m[k]; c != nil; c = c.left {
+					collect(c)
+				}
+			}
+			t.start = nil
+			t.m = nil
+			t.keys = nil
 		}
-		t.m = nil
-		t.keys = nil
 	}
 	if parentGCd {
 		d.replaceStruct(it, &item{id: it.id, length: it.length, kind: kindGC, deleted: true})
