@@ -76,8 +76,8 @@ func TestDoc_ApplyUpdate_DeepNesting(t *testing.T) {
 	const n = 200000
 	u := []byte{1}
 	u = varUint(u, n)
-	u = varUint(u, 1) // client
-	u = varUint(u, 0) // clock
+	u = varUint(u, 1)              // client
+	u = varUint(u, 0)              // clock
 	u = append(u, 7, 1, 1, 'r', 0) // Y.Array under root "r"
 	for i := 1; i < n; i++ {
 		u = append(u, 7, 0, 1) // Y.Array whose parent is item 1:(i-1)

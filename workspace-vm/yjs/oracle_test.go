@@ -233,11 +233,24 @@ type session struct {
 	State    string   `json:"state"`
 	Observed string   `json:"observed"`
 	Clients  []uint64 `json:"clients"`
+	Dump     string   `json:"dump"`
 }
 
 func (o *oracle) random(seed int64, clients, steps int, splitPairs bool) session {
 	o.tb.Helper()
 	var s session
 	o.call(map[string]any{"cmd": "random", "seed": seed, "clients": clients, "steps": steps, "splitPairs": splitPairs}, &s)
+	return s
+}
+
+// mixedSchema names the root types of sessions with map and array edits.
+var mixedSchema = map[string]string{"content": "text", "m": "map", "a": "array"}
+
+// randomMixed is a random session that also edits a Y.Map and a Y.Array
+// with nested types, concurrently.
+func (o *oracle) randomMixed(seed int64, clients, steps int) session {
+	o.tb.Helper()
+	var s session
+	o.call(map[string]any{"cmd": "random", "seed": seed, "clients": clients, "steps": steps, "mixed": true}, &s)
 	return s
 }

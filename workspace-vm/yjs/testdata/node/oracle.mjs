@@ -70,12 +70,43 @@ const randomEdit = (rand, text, splitPairs) => {
   }
 }
 
+// Random edits of maps, arrays and nested types (for sessions with mixed: true).
+const mixedEdit = (rand, doc) => {
+  const map = doc.getMap('m')
+  const arr = doc.getArray('a')
+  const keys = ['a', 'b', 'c', 'd']
+  const key = keys[Math.floor(rand() * keys.length)]
+  const values = [() => Math.floor(rand() * 100), () => 'str' + Math.floor(rand() * 10), () => ({ o: [1, rand() < 0.5] }), () => null,
+    () => new Uint8Array([1, 2]), () => { const m = new Y.Map(); m.set('k', 1); return m }, () => { const t = new Y.Text(); t.insert(0, 'nested 😀'); return t },
+    () => { const a = new Y.Array(); a.insert(0, [1, 2, 3]); return a }]
+  const value = () => values[Math.floor(rand() * values.length)]()
+  const r = rand()
+  if (r < 0.3) {
+    map.set(key, value())
+  } else if (r < 0.4) {
+    map.delete(key)
+  } else if (r < 0.55) {
+    const v = map.get(key)
+    if (v instanceof Y.Map) v.set(keys[Math.floor(rand() * keys.length)], Math.floor(rand() * 9))
+    else if (v instanceof Y.Text) v.insert(Math.floor(rand() * (v.length + 1)), 'x')
+    else if (v instanceof Y.Array) v.insert(Math.floor(rand() * (v.length + 1)), ['y'])
+  } else if (r < 0.8 || arr.length === 0) {
+    const n = 1 + Math.floor(rand() * 3)
+    const items = []
+    for (let i = 0; i < n; i++) items.push(value())
+    arr.insert(Math.floor(rand() * (arr.length + 1)), items)
+  } else {
+    const i = Math.floor(rand() * arr.length)
+    arr.delete(i, 1 + Math.floor(rand() * Math.min(3, arr.length - i)))
+  }
+}
+
 // A random session: `clients` docs edit one Y.Text concurrently; each local
 // update is queued to every other doc and delivered in order at random times,
 // so edits interleave. Returns all local updates in emission order, the
 // converged text and state, and the state of an observer doc that applied the
 // updates in emission order.
-const randomSession = ({ seed, clients = 3, steps = 200, name = 'content', splitPairs = false, initial = '' }) => {
+const randomSession = ({ seed, clients = 3, steps = 200, name = 'content', splitPairs = false, initial = '', mixed = false }) => {
   const rand = prng(seed)
   const ds = []
   const queues = []
@@ -98,7 +129,9 @@ const randomSession = ({ seed, clients = 3, steps = 200, name = 'content', split
   }
   for (let s = 0; s < steps; s++) {
     const i = Math.floor(rand() * clients)
-    if (rand() < 0.65) {
+    if (mixed && rand() < 0.4) {
+      ds[i].transact(() => mixedEdit(rand, ds[i]))
+    } else if (rand() < 0.65) {
       const text = ds[i].getText(name)
       if (rand() < 0.2) {
         ds[i].transact(() => {
@@ -127,7 +160,8 @@ const randomSession = ({ seed, clients = 3, steps = 200, name = 'content', split
     sv: b64(Y.encodeStateVector(ds[0])),
     state: b64(Y.encodeStateAsUpdate(ds[0])),
     observed: b64(Y.encodeStateAsUpdate(obs)),
-    clients: ds.map(d => d.clientID)
+    clients: ds.map(d => d.clientID),
+    dump: mixed ? dump(ds[0], { content: 'text', m: 'map', a: 'array' }) : undefined
   }
 }
 
