@@ -432,4 +432,5 @@ type namedProvider struct {
 	name string
 }
 
+// Name returns the name the cached answer was recorded under.
 func (p namedProvider) Name() string { return p.name }
