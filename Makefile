@@ -8,15 +8,33 @@ STATICCHECK_VERSION ?= v0.8.2
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 
-.PHONY: run test deps lint bench build build-lambdas build-ApiFunction build-SearchFunction build-IngestFunction clean
+.PHONY: run test deps lint bench build web web-test build-lambdas build-ApiFunction build-SearchFunction build-IngestFunction clean
 
-## run: the local stack on 127.0.0.1:8080 (PORT, HOST, VIBECODE_DATA_DIR override)
-run:
+## run: the local stack on 127.0.0.1:8080 (PORT, HOST, VIBECODE_DATA_DIR override), web IDE at /
+run: web
 	$(GO) run ./infra
 
 ## test: install test dependencies, check formatting and vet, run every test
 test: deps lint
 	VIBECODE_TEST_SERVERS=require $(GO) test -count=1 -timeout 25m ./...
+	$(MAKE) web-test
+
+# The web IDE (web/): npm ci when the lockfile changes, vite build into web/dist when a source
+# changes; package web embeds web/dist, so the Go binary serves what was built last.
+WEB_SRC := $(shell find web/src web/index.html web/public web/vite.config.ts web/tsconfig.json web/package.json -type f 2>/dev/null)
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run build
+
+## web: build the web IDE into web/dist (embedded by the Go binary)
+web: web/dist/index.html
+
+## web-test: the web IDE's unit tests (Vitest), then its end-to-end tests (headless Chromium
+## driving the real local stack, built from ./infra by the test)
+web-test: web
+	cd web && npm test
+	cd web && npm run e2e
 
 ## deps: system packages the tests need (PostgreSQL 15 + pgvector, redis-server, Chromium)
 deps:

@@ -1,0 +1,153 @@
+// One terminal tab's connection to the agent: the binary framing of lib/termproto, credit flow
+// control (acks once xterm has drawn the output), resize, and reconnects with the same session
+// id so the shell and its scrollback come back (the agent replays it; the terminal resets at
+// the replay's start so nothing is drawn twice).
+import { Terminal } from '@xterm/xterm'
+import { FitAddon } from '@xterm/addon-fit'
+import { Signal } from '../lib/signal'
+import { ackFrame, CLOSE, decode, inputFrames, resizeFrame, shouldReconnect, type Hello } from '../lib/termproto'
+import type { Agent } from './agent'
+
+export type TermStatus = 'connecting' | 'connected' | 'reconnecting' | 'exited' | 'closed' | 'error'
+
+export class TerminalTab {
+  readonly term: Terminal
+  readonly fit = new FitAddon()
+  readonly status = new Signal<TermStatus>('connecting')
+  readonly detail = new Signal<string>('')
+  /** The agent's session id: assigned by the agent on the first connection ("new"). */
+  session: string
+  private ws: WebSocket | null = null
+  private hello: Hello | null = null
+  private unacked = 0
+  private backoff = 500
+  private timer: ReturnType<typeof setTimeout> | null = null
+  private disposed = false
+  private inReplay = false
+
+  constructor(private agent: Agent, session: string, readonly title: string, theme: 'light' | 'dark') {
+    this.session = session
+    this.term = new Terminal({
+      cursorBlink: true,
+      fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, monospace',
+      fontSize: 13,
+      scrollback: 5000,
+      allowProposedApi: false,
+      theme: termTheme(theme),
+    })
+    this.term.loadAddon(this.fit)
+    this.term.onData((d) => this.send(d))
+    this.term.onBinary((d) => this.send(Uint8Array.from(d, (c) => c.charCodeAt(0))))
+    this.term.onResize(({ cols, rows }) => this.sendRaw(resizeFrame(cols, rows)))
+  }
+
+  setTheme(theme: 'light' | 'dark') {
+    this.term.options.theme = termTheme(theme)
+  }
+
+  async connect() {
+    if (this.disposed) return
+    this.status.value = this.hello ? 'reconnecting' : 'connecting'
+    let url: string
+    try {
+      url = await this.agent.socketURL(`/terminals/${encodeURIComponent(this.session)}`, 'terminal')
+    } catch (err) {
+      this.status.value = 'error'
+      this.detail.value = err instanceof Error ? err.message : String(err)
+      return
+    }
+    const ws = new WebSocket(url)
+    ws.binaryType = 'arraybuffer'
+    this.ws = ws
+    ws.onopen = () => {
+      this.backoff = 500
+      this.unacked = 0
+      ws.send(ackFrame(0)) // opt in to credit-based flow control
+      this.sendRaw(resizeFrame(this.term.cols, this.term.rows))
+    }
+    ws.onmessage = (e) => this.onFrame(e.data as ArrayBuffer)
+    ws.onclose = (e) => {
+      if (this.ws !== ws) return
+      this.ws = null
+      if (this.disposed) return
+      if (e.code === CLOSE.exited) {
+        this.status.value = 'exited'
+        return
+      }
+      if (!shouldReconnect(e.code)) {
+        this.status.value = 'closed'
+        this.detail.value = e.reason || `closed (${e.code})`
+        return
+      }
+      this.status.value = 'reconnecting'
+      this.detail.value = e.code === CLOSE.shuttingDown ? 'The workspace is stopping; reconnecting…' : 'Connection lost; reconnecting…'
+      this.timer = setTimeout(() => void this.connect(), this.backoff)
+      this.backoff = Math.min(this.backoff * 2, 10_000)
+    }
+  }
+
+  private onFrame(data: ArrayBuffer) {
+    const f = decode(data)
+    switch (f.type) {
+      case 'hello':
+        this.hello = f.hello
+        this.session = f.hello.session || this.session
+        this.status.value = f.hello.exited ? 'exited' : 'connected'
+        this.detail.value = f.hello.restored ? 'Restored after a restart' : f.hello.readOnly ? 'Read only' : ''
+        break
+      case 'replay':
+        if (f.begin) {
+          this.inReplay = true
+          this.term.reset()
+        } else this.inReplay = false
+        break
+      case 'output': {
+        const n = f.data.length
+        this.term.write(f.data, () => {
+          this.unacked += n
+          if (this.unacked >= 16384) {
+            this.sendRaw(ackFrame(this.unacked))
+            this.unacked = 0
+          }
+        })
+        break
+      }
+      case 'exit':
+        this.status.value = 'exited'
+        this.detail.value = `exited with code ${f.code}`
+        this.term.write(`\r\n\x1b[2m[process exited with code ${f.code}]\x1b[0m\r\n`)
+        break
+      default:
+        break
+    }
+    void this.inReplay
+  }
+
+  private sendRaw(b: Uint8Array) {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(b)
+  }
+
+  send(data: string | Uint8Array) {
+    if (this.hello?.readOnly) return
+    for (const f of inputFrames(data, this.hello?.maxFrame || 65536)) this.sendRaw(f)
+  }
+
+  /** Drops the connection (the shell keeps running on the agent for its grace period). */
+  detach() {
+    this.disposed = true
+    if (this.timer) clearTimeout(this.timer)
+    this.ws?.close(1000, 'tab closed')
+    this.ws = null
+  }
+
+  dispose() {
+    this.detach()
+    this.term.dispose()
+  }
+}
+
+function termTheme(theme: 'light' | 'dark') {
+  return theme === 'dark'
+    ? { background: '#1e1e1e', foreground: '#d4d4d4', cursor: '#d4d4d4', selectionBackground: '#264f78' }
+    : { background: '#ffffff', foreground: '#1f2328', cursor: '#1f2328', selectionBackground: '#add6ff' }
+}
