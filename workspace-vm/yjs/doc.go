@@ -203,7 +203,7 @@ func MergeUpdates(updates [][]byte) ([]byte, error) {
 	d := NewDoc(0)
 	for i, u := range updates {
 		if err := d.ApplyUpdate(u); err != nil {
-			return nil, fmt.Errorf("yjs: merge update %d: %w", i, err)
+			return nil, fmt.Errorf("%w (update %d of %d)", err, i+1, len(updates))
 		}
 	}
 	return d.EncodeStateAsUpdate(nil)

@@ -99,3 +99,31 @@ func TestDoc_ApplyUpdate_DeepNesting(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDoc_ApplyUpdate_ManyBlockedClients sends 100,000 clients whose items
+// all wait for a missing client: kept pending in linear time, then applied
+// when the dependency arrives.
+func TestDoc_ApplyUpdate_ManyBlockedClients(t *testing.T) {
+	const n = 100000
+	u := varUint(nil, n)
+	for c := uint64(1); c <= n; c++ {
+		u = append(u, 1)
+		u = varUint(u, c+10)
+		u = append(u, 0, 0x84, 1, 0, 1, 'x') // "x" after 1:0, which is missing
+	}
+	u = append(u, 0)
+	d := yjs.NewDoc(7)
+	if err := d.ApplyUpdate(u); err != nil {
+		t.Fatal(err)
+	}
+	if !d.HasPending() || d.Text("r") != "" {
+		t.Fatal("blocked items applied")
+	}
+	root := []byte{1, 1, 1, 0, 4, 1, 1, 'r', 1, 'A', 0}
+	if err := d.ApplyUpdate(root); err != nil {
+		t.Fatal(err)
+	}
+	if d.HasPending() || len(d.Text("r")) != n+1 {
+		t.Fatalf("pending %v, text of %d bytes", d.HasPending(), len(d.Text("r")))
+	}
+}

@@ -290,10 +290,11 @@ func (d *Doc) integrateStructs(tx *transaction, refs map[uint64]*clientRefs) *pe
 		return nil
 	}
 	slices.Sort(ids)
+	// Clients moved to rest are deleted from refs and skipped here (yjs
+	// filters them out of ids, which is quadratic with many clients).
 	nextTarget := func() *clientRefs {
 		for len(ids) > 0 {
-			t := refs[ids[len(ids)-1]]
-			if t.i < len(t.refs) {
+			if t := refs[ids[len(ids)-1]]; t != nil && t.i < len(t.refs) {
 				return t
 			}
 			ids = ids[:len(ids)-1]
@@ -327,7 +328,6 @@ func (d *Doc) integrateStructs(tx *transaction, refs map[uint64]*clientRefs) *pe
 			} else {
 				rest[c] = []*item{it}
 			}
-			ids = slices.DeleteFunc(ids, func(x uint64) bool { return x == c })
 		}
 		stack = stack[:0]
 	}
