@@ -91,14 +91,19 @@ func newStack(ctx context.Context, cfg config.Config, templatePath string, log *
 	if err != nil {
 		return fail(err)
 	}
-	gw, err := gateway.New(routes, map[string]http.Handler{"ApiFunction": api, "SearchFunction": searchAPI, "AiFunction": aiAPI})
+	lifecycleAPI, stopLifecycle, err := startLifecycle(b, cfg, log)
 	if err != nil {
 		return fail(err)
+	}
+	gw, err := gateway.New(routes, map[string]http.Handler{"ApiFunction": api, "SearchFunction": searchAPI, "AiFunction": aiAPI,
+		"LifecycleFunction": lifecycleAPI})
+	if err != nil {
+		return fail(errors.Join(err, stopLifecycle()))
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", gw)
 	mux.HandleFunc("GET /{$}", landing)
-	closeAll := func() error { return errors.Join(stopIngest(), b.Close()) }
+	closeAll := func() error { return errors.Join(stopLifecycle(), stopIngest(), b.Close()) }
 	return httpapi.Middleware(log, mux), closeAll, nil
 }
 

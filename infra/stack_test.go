@@ -530,6 +530,8 @@ func testNoCrossUserAccess(t *testing.T, base string) {
 		"GET /api/ai/usage":             func(r response) { noLeak(t, r, "owner@example.com", ws) },
 		"GET /api/health":               nil,
 		"GET /api/readyz":               nil,
+		// The sweeper acts on no one's behalf; only service accounts and admins may run it.
+		"POST /api/lifecycle/sweep": func(r response) { wantStatus(t, r, 403) },
 	}
 	walked := 0
 	for _, rt := range routes {

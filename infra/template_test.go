@@ -30,9 +30,10 @@ func templateRoutes(t testing.TB) []gateway.Route {
 func servedRoutes() map[string][]string {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return map[string][]string{
-		"ApiFunction":    httpapi.New(nil, nil, nil, log, httpapi.Options{}).Routes(),
-		"SearchFunction": httpapi.NewSearch(nil, nil, nil, nil, log, httpapi.Options{}).Routes(),
-		"AiFunction":     httpapi.NewAI(nil, nil, nil, nil, nil, log, httpapi.Options{}, httpapi.AIOptions{}).Routes(),
+		"ApiFunction":       httpapi.New(nil, nil, nil, log, httpapi.Options{}).Routes(),
+		"SearchFunction":    httpapi.NewSearch(nil, nil, nil, nil, log, httpapi.Options{}).Routes(),
+		"AiFunction":        httpapi.NewAI(nil, nil, nil, nil, nil, log, httpapi.Options{}, httpapi.AIOptions{}).Routes(),
+		"LifecycleFunction": httpapi.NewLifecycle(nil, nil, nil, nil, log, httpapi.Options{}).Routes(),
 	}
 }
 

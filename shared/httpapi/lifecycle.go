@@ -96,15 +96,21 @@ func (a *LifecycleAPI) keepalive(w http.ResponseWriter, r *http.Request) error {
 // heartbeat is the agent's report. It authenticates with the workspace's agent token, not a
 // user's credentials, so it bypasses the workspace middleware.
 func (a *LifecycleAPI) heartbeat(w http.ResponseWriter, r *http.Request) error {
+	id, token := r.PathValue("id"), credential(r)
+	// Authenticate before reading the body: a caller who is not the agent learns nothing,
+	// not even which bodies are valid.
+	if err := a.svc.AuthenticateAgent(r.Context(), id, token); err != nil {
+		if domain.ErrorCode(err) == domain.EUNAUTHORIZED {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="vibecode-agent"`)
+		}
+		return err
+	}
 	var hb domain.Heartbeat
 	if err := decodeJSON(w, r, a.opts.MaxBodyBytes, &hb); err != nil {
 		return err
 	}
-	reply, err := a.svc.Heartbeat(r.Context(), r.PathValue("id"), credential(r), hb)
+	reply, err := a.svc.Heartbeat(r.Context(), id, token, hb)
 	if err != nil {
-		if domain.ErrorCode(err) == domain.EUNAUTHORIZED {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="vibecode-agent"`)
-		}
 		return err
 	}
 	writeJSON(w, http.StatusOK, reply)

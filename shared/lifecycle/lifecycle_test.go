@@ -83,11 +83,11 @@ func TestService_StartStopResume(t *testing.T) {
 		t.Fatalf("resume spec = %+v", spec)
 	}
 	_, err = e.svc.Heartbeat(context.Background(), e.ws.ID, oldToken, domain.Heartbeat{})
-	wantCode(t, err, domain.EUNAUTHORIZED)
+	wantCode(t, err, domain.ENOTFOUND)
 	_, err = e.svc.Heartbeat(context.Background(), e.ws.ID, "", domain.Heartbeat{})
 	wantCode(t, err, domain.EUNAUTHORIZED)
 	_, err = e.svc.Heartbeat(context.Background(), "missing", e.token(), domain.Heartbeat{})
-	wantCode(t, err, domain.EUNAUTHORIZED)
+	wantCode(t, err, domain.ENOTFOUND)
 	_, err = e.svc.Heartbeat(context.Background(), e.ws.ID, e.token(), domain.Heartbeat{TerminalClients: -1})
 	wantCode(t, err, domain.EINVALID)
 }

@@ -140,8 +140,22 @@ func (s *Service) Keepalive(ctx context.Context, workspaceID string, d time.Dura
 	return nil, domain.Errorf(domain.ECONFLICT, "the workspace's state keeps changing; try again")
 }
 
+// AuthenticateAgent checks that token is the agent token of the workspace's current start:
+// EUNAUTHORIZED without a token, ENOTFOUND ("workspace not found", as for any workspace the
+// caller may not see) with a wrong one or for a missing workspace.
+func (s *Service) AuthenticateAgent(ctx context.Context, workspaceID, token string) error {
+	if token == "" {
+		return domain.Errorf(domain.EUNAUTHORIZED, "agent token required: send Authorization: Bearer <agent token>")
+	}
+	v, err := s.store.VMState(ctx, workspaceID)
+	if domain.ErrorCode(err) == domain.ENOTFOUND || (err == nil && !tokenMatches(token, v.AgentTokenHash)) {
+		return domain.Errorf(domain.ENOTFOUND, "workspace not found")
+	}
+	return err
+}
+
 // Heartbeat records an agent's report. token must be the agent token of the workspace's
-// current start (EUNAUTHORIZED otherwise, the same for a missing workspace). Activity times
+// current start (see AuthenticateAgent). Activity times
 // only move forward and never past now; a preempted report moves the workspace to stopping
 // (the sweeper, or the next start, finishes the stop once the cloud has stopped the VM).
 // Heartbeats of a starting workspace are answered but not recorded, so they cannot disturb
@@ -151,10 +165,11 @@ func (s *Service) Heartbeat(ctx context.Context, workspaceID, token string, hb d
 		return nil, domain.Errorf(domain.EINVALID, "client counts must not be negative")
 	}
 	for range maxRetries {
+		if err := s.AuthenticateAgent(ctx, workspaceID, token); err != nil {
+			return nil, err
+		}
 		v, err := s.store.VMState(ctx, workspaceID)
-		if domain.ErrorCode(err) == domain.ENOTFOUND || (err == nil && !tokenMatches(token, v.AgentTokenHash)) {
-			return nil, domain.Errorf(domain.EUNAUTHORIZED, "the agent token is not valid for this workspace")
-		} else if err != nil {
+		if err != nil {
 			return nil, err
 		}
 		if v.State != domain.VMRunning {
