@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/vibecode/vibecode/workspace-vm/agent"
 )
 
 // client is one WebSocket connection to one document. Three goroutines serve it: the reader
@@ -18,7 +20,7 @@ import (
 type client struct {
 	h    *Hub
 	conn *websocket.Conn
-	user User
+	user agent.CollabUser
 	doc  *document // set once the document is loaded
 
 	// ctx is canceled when the client fails. It is never passed to conn.Read: canceling a
@@ -39,7 +41,7 @@ type client struct {
 	awarenessIDs map[uint64]struct{}
 }
 
-func newClient(h *Hub, conn *websocket.Conn, user User) *client {
+func newClient(h *Hub, conn *websocket.Conn, user agent.CollabUser) *client {
 	ctx, cancel := context.WithCancel(h.ctx)
 	return &client{
 		h:            h,

@@ -49,9 +49,19 @@ type fileState struct {
 	size       int64 // size and modification time when last read or written, for the poll
 	mtime      time.Time
 	dirty      bool // the document has edits the file does not have yet
+	firstDirty time.Time
 	writeArmed bool
 	writeTimer *time.Timer
-	failures   int // consecutive failed writes, for the retry backoff
+	writing    bool // a write is in flight (on its own goroutine)
+	recheck    bool // the file changed on disk during that write: look again after it
+	failures   int  // consecutive failed writes, for the retry backoff
+}
+
+// writeResult is how a file write, done off the document goroutine, reports back.
+type writeResult struct {
+	hash [32]byte
+	info fs.FileInfo
+	err  error
 }
 
 // markers returns the records that carry the file state over a compaction.
@@ -109,22 +119,38 @@ func (d *document) reconcileOnLoad(m fileMarkers) error {
 	return nil
 }
 
+// scheduleWrite debounces writing the text to the file: FileWriteDelay after the last edit,
+// but no later than FileWriteMaxDelay after the first unwritten one, so continuous typing is
+// still saved every so often.
 func (d *document) scheduleWrite() {
-	d.scheduleWriteIn(d.h.opts.FileWriteDelay)
-}
-
-func (d *document) scheduleWriteIn(delay time.Duration) {
-	if d.file.writeArmed || d.file.writeTimer == nil {
+	if d.file.writeTimer == nil {
 		return
 	}
-	d.file.writeArmed = true
+	now := time.Now()
+	if !d.file.writeArmed {
+		d.file.writeArmed, d.file.firstDirty = true, now
+	}
+	at := now.Add(d.h.opts.FileWriteDelay)
+	if limit := d.file.firstDirty.Add(d.h.opts.FileWriteMaxDelay); limit.Before(at) {
+		at = limit
+	}
+	d.file.writeTimer.Reset(max(at.Sub(now), 0))
+}
+
+func (d *document) retryWrite(delay time.Duration) {
+	if d.file.writeTimer == nil {
+		return
+	}
+	d.file.writeArmed, d.file.firstDirty = true, time.Now()
 	d.file.writeTimer.Reset(delay)
 }
 
-// syncToDisk writes the document's text to its file if they differ. The log records the
-// intent first, so a crash mid-write is told apart from an outside edit on the next load.
+// syncToDisk starts writing the document's text to its file if they differ. The log records
+// the intent first, so a crash mid-write is told apart from an outside edit on the next
+// load. The write itself runs on its own goroutine, so relaying edits never waits for the
+// file system; written takes the result.
 func (d *document) syncToDisk() {
-	if !d.file.dirty {
+	if !d.file.dirty || d.file.writing {
 		return
 	}
 	text := []byte(d.y.Text(d.h.opts.TextName))
@@ -137,23 +163,59 @@ func (d *document) syncToDisk() {
 		d.fatal(err)
 		return
 	}
-	info, err := d.h.writeFile(d.name, text, d.file.mode, d.file.exists)
-	if err != nil {
+	d.file.writing, d.file.dirty = true, false
+	mode, exists := d.file.mode, d.file.exists
+	go func() {
+		info, err := d.h.writeFile(d.name, text, mode, exists)
+		d.writeDone <- writeResult{hash: h, info: info, err: err}
+	}()
+}
+
+// written records the outcome of a file write.
+func (d *document) written(r writeResult) {
+	d.file.writing = false
+	if r.err != nil {
 		d.file.failures++
+		d.file.dirty = true
 		delay := min(d.h.opts.FileWriteDelay<<min(d.file.failures, 8), 30*time.Second)
-		d.h.log.Warn("collab: write document to its file", "doc", d.name, "err", err, "retry_in", delay)
-		d.scheduleWriteIn(delay)
+		d.h.log.Warn("collab: write document to its file", "doc", d.name, "err", r.err, "retry_in", delay)
+		d.retryWrite(delay)
 		return
 	}
 	d.file.failures = 0
-	d.file.exists, d.file.known, d.file.hash, d.file.dirty = true, true, h, false
-	d.file.saw(info)
-	if err := d.log.append(record{kind: recFileSynced, payload: h[:]}); err != nil {
+	d.file.exists, d.file.known, d.file.hash = true, true, r.hash
+	d.file.saw(r.info)
+	// Not fsync'd on its own: if it is lost, the "writing" marker before it still vouches
+	// for this content on the next load.
+	if err := d.log.write(record{kind: recFileSynced, payload: r.hash[:]}); err != nil {
 		d.fatal(err)
 		return
 	}
 	d.h.watch.add(d) // the directory may have just been created
+	if d.file.recheck {
+		d.file.recheck = false
+		d.syncFromDisk()
+	}
+	if d.file.dirty {
+		d.scheduleWrite()
+	}
 	d.maybeCompact()
+}
+
+// flushFile finishes an in-flight write and writes pending edits, for an unload or Close.
+func (d *document) flushFile() {
+	for range 2 {
+		if d.file.writing {
+			d.written(<-d.writeDone)
+		}
+		if d.broken || !d.file.dirty {
+			return
+		}
+		d.syncToDisk()
+	}
+	if d.file.writing {
+		d.written(<-d.writeDone)
+	}
 }
 
 // syncFromDisk applies a change made to the file outside the editor (a terminal, git): the
@@ -161,6 +223,11 @@ func (d *document) syncToDisk() {
 // relayed like any edit. The hub's own writes are recognised by their content and ignored,
 // so nothing echoes.
 func (d *document) syncFromDisk() {
+	if d.file.writing {
+		// The file may hold our own write, not yet recorded: look once it is.
+		d.file.recheck = true
+		return
+	}
 	content, info, err := d.h.readFile(d.name)
 	if errors.Is(err, fs.ErrNotExist) {
 		if d.file.exists {

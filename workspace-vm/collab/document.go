@@ -68,6 +68,7 @@ type document struct {
 
 	events     chan event
 	diskNotify chan struct{} // capacity 1: the file may have changed on disk
+	writeDone  chan writeResult
 	quit       chan struct{}
 	quitOnce   sync.Once
 	stopped    chan struct{}
@@ -89,6 +90,7 @@ func newDocument(h *Hub, name string) *document {
 		ready:      make(chan struct{}),
 		events:     make(chan event, maxBatch),
 		diskNotify: make(chan struct{}, 1),
+		writeDone:  make(chan writeResult, 1),
 		quit:       make(chan struct{}),
 		stopped:    make(chan struct{}),
 		clients:    make(map[*client]struct{}),
@@ -184,6 +186,8 @@ func (d *document) run() {
 		case <-writeTimer.C:
 			d.file.writeArmed = false
 			d.syncToDisk()
+		case r := <-d.writeDone:
+			d.written(r)
 		case now := <-expiry.C:
 			d.expireAwareness(now)
 			d.pollFile()
@@ -200,8 +204,10 @@ func (d *document) run() {
 
 // shutdown writes a pending file change and releases the log and the file watch.
 func (d *document) shutdown() {
-	if d.file.dirty && !d.broken {
-		d.syncToDisk()
+	if !d.broken {
+		d.flushFile()
+	} else if d.file.writing {
+		<-d.writeDone // let the write finish before the workspace is closed
 	}
 	d.h.watch.remove(d)
 	if err := d.log.close(); err != nil {

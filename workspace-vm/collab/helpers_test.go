@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/vibecode/vibecode/workspace-vm/agent"
 	"github.com/vibecode/vibecode/workspace-vm/collab"
 	"github.com/vibecode/vibecode/workspace-vm/yjs"
 )
@@ -144,15 +145,7 @@ func newEnv(t *testing.T, opts collab.Options) *env {
 		}
 	}
 	e.start()
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		doc, ok := strings.CutPrefix(r.URL.Path, "/collab/")
-		if !ok {
-			http.NotFound(w, r)
-			return
-		}
-		user := collab.User{ID: r.URL.Query().Get("user"), ReadOnly: r.URL.Query().Get("ro") == "1"}
-		e.hub.Load().Serve(w, r, doc, user)
-	}))
+	e.srv = newServer(e)
 	t.Cleanup(func() {
 		e.srv.CloseClientConnections()
 		e.srv.Close()
@@ -161,6 +154,20 @@ func newEnv(t *testing.T, opts collab.Options) *env {
 		}
 	})
 	return e
+}
+
+// newServer serves /collab/{doc} from the env's current hub; ?user= names the user and ?ro=1
+// makes it read-only (what the agent takes from a ticket).
+func newServer(e *env) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doc, ok := strings.CutPrefix(r.URL.Path, "/collab/")
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		user := agent.CollabUser{ID: r.URL.Query().Get("user"), ReadOnly: r.URL.Query().Get("ro") == "1"}
+		e.hub.Load().Serve(w, r, doc, user)
+	}))
 }
 
 func (e *env) start() {
@@ -427,7 +434,7 @@ func rawCloseStatus(t *testing.T, c *websocket.Conn) websocket.StatusCode {
 	}
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
+func waitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	end := time.Now().Add(deadline)
 	for !cond() {

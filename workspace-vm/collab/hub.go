@@ -26,6 +26,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/vibecode/vibecode/shared/domain"
+	"github.com/vibecode/vibecode/workspace-vm/agent"
 )
 
 // Close codes the hub sends. 4000–4999 are private-use codes (RFC 6455 §7.4.2); y-websocket
@@ -48,21 +49,6 @@ const (
 	// CloseShuttingDown: the agent is stopping; reconnect later.
 	CloseShuttingDown websocket.StatusCode = 4503
 )
-
-// User is the collaborator on the other end of a connection, as the agent authenticated it
-// (from the ticket). ReadOnly collaborators receive updates and exchange awareness, but their
-// document updates are dropped and never stored.
-type User struct {
-	ID       string
-	Name     string
-	ReadOnly bool
-}
-
-// Stats is a snapshot of what the hub holds, for the agent's stats endpoint.
-type Stats struct {
-	Documents int // documents loaded (open by someone, or in their unload grace period)
-	Clients   int // WebSocket connections being served
-}
 
 // Options configures a Hub. Zero values take the documented defaults.
 type Options struct {
@@ -100,8 +86,11 @@ type Options struct {
 	// UnloadAfter is how long a document nobody has open stays loaded, so a reload of the
 	// page does not re-read the log. Default 10 s.
 	UnloadAfter time.Duration
-	// FileWriteDelay debounces writing a document's text to its file. Default 200 ms.
-	FileWriteDelay time.Duration
+	// FileWriteDelay debounces writing a document's text to its file: the write happens
+	// this long after the last edit, and FileWriteMaxDelay after the first unwritten edit at
+	// the latest. Defaults 200 ms and 1 s.
+	FileWriteDelay    time.Duration
+	FileWriteMaxDelay time.Duration
 	// FileReadDelay debounces reading a file that changed on disk, so a file written in
 	// several chunks is read once, whole. Default 100 ms.
 	FileReadDelay time.Duration
@@ -153,6 +142,9 @@ func (o *Options) setDefaults() error {
 	if o.FileWriteDelay <= 0 {
 		o.FileWriteDelay = 200 * time.Millisecond
 	}
+	if o.FileWriteMaxDelay < o.FileWriteDelay {
+		o.FileWriteMaxDelay = max(time.Second, o.FileWriteDelay)
+	}
 	if o.FileReadDelay <= 0 {
 		o.FileReadDelay = 100 * time.Millisecond
 	}
@@ -162,7 +154,8 @@ func (o *Options) setDefaults() error {
 	return nil
 }
 
-// Hub serves the collaborative documents of one workspace. It is safe for concurrent use.
+// Hub serves the collaborative documents of one workspace; it is the agent's CollabHub. It is
+// safe for concurrent use.
 type Hub struct {
 	opts    Options
 	log     *slog.Logger
@@ -181,6 +174,8 @@ type Hub struct {
 
 	nClients atomic.Int64
 }
+
+var _ agent.CollabHub = (*Hub)(nil)
 
 // New opens the hub's state directory and workspace and starts watching files.
 func New(opts Options) (*Hub, error) {
@@ -220,18 +215,20 @@ func New(opts Options) (*Hub, error) {
 	return h, nil
 }
 
-// Stats reports how many documents are loaded and how many clients are connected.
-func (h *Hub) Stats() Stats {
+// Stats reports how many documents are loaded (open, or in their unload grace period) and
+// how many clients are connected, for the agent's /stats.
+func (h *Hub) Stats() agent.CollabStats {
 	h.mu.Lock()
 	docs := len(h.docs)
 	h.mu.Unlock()
-	return Stats{Documents: docs, Clients: int(h.nClients.Load())}
+	return agent.CollabStats{Documents: docs, Clients: int(h.nClients.Load())}
 }
 
 // Serve upgrades the request to a WebSocket and serves document doc (a workspace-relative
 // file path) to user until the connection ends. The caller has authenticated the user and
-// checked the Origin header, so the upgrade itself does not check the origin again.
-func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, doc string, user User) {
+// checked the Origin header, so the upgrade itself does not check the origin again. A
+// ReadOnly user receives everything but its document updates are dropped, never stored.
+func (h *Hub) Serve(w http.ResponseWriter, r *http.Request, doc string, user agent.CollabUser) {
 	name, err := domain.CleanFilePath(doc)
 	if err != nil {
 		http.Error(w, "invalid document name: "+domain.ErrorMessage(err), http.StatusBadRequest)

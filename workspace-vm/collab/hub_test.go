@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/vibecode/vibecode/workspace-vm/agent"
 	"github.com/vibecode/vibecode/workspace-vm/collab"
 	"github.com/vibecode/vibecode/workspace-vm/yjs"
 )
@@ -511,7 +512,7 @@ func TestHub_UnloadsIdleDocuments(t *testing.T) {
 		p.edit(fmt.Sprintf("doc %d", i))
 		p.close()
 	}
-	waitUntil(t, "every document unloaded", func() bool { return e.hub.Load().Stats() == collab.Stats{} })
+	waitUntil(t, "every document unloaded", func() bool { return e.hub.Load().Stats() == agent.CollabStats{} })
 	p := e.dial("d3.txt", "")
 	p.waitText("doc 3")
 	if st := e.hub.Load().Stats(); st.Documents != 1 || st.Clients != 1 {

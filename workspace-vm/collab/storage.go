@@ -172,6 +172,16 @@ func encodeLog(doc string, records []record) []byte {
 // append writes records with one write and one fsync (group commit). On failure it cuts the
 // file back to where it was, so a half-written batch is never read back as acknowledged.
 func (l *updateLog) append(records ...record) error {
+	return l.appendRecords(true, records)
+}
+
+// write appends records without waiting for them to be durable (the next append's fsync, or
+// the kernel, takes them to disk). Only for records whose loss is harmless.
+func (l *updateLog) write(records ...record) error {
+	return l.appendRecords(false, records)
+}
+
+func (l *updateLog) appendRecords(sync bool, records []record) error {
 	var size int
 	for _, r := range records {
 		size += recordHeaderSize + 1 + len(r.payload)
@@ -183,6 +193,11 @@ func (l *updateLog) append(records ...record) error {
 	if _, err := l.f.Write(b); err != nil {
 		l.rollback()
 		return fmt.Errorf("collab: append to log of %q: %w", l.doc, err)
+	}
+	if !sync {
+		l.size += int64(len(b))
+		l.records += len(records)
+		return nil
 	}
 	if err := l.f.Sync(); err != nil {
 		l.rollback()
