@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/vibecode/vibecode/shared/config"
 	"github.com/vibecode/vibecode/shared/ticket"
 	"github.com/vibecode/vibecode/workspace-vm/agent"
+	"github.com/vibecode/vibecode/workspace-vm/collab"
 	"github.com/vibecode/vibecode/workspace-vm/terminal"
 )
 
@@ -59,7 +61,16 @@ func run() error {
 		return err
 	}
 
-	var hub agent.CollabHub // wired when workspace-vm/collab lands
+	hub, err := collab.New(collab.Options{
+		StateDir:     filepath.Join(cfg.StateDir, "collab"),
+		WorkspaceDir: cfg.WorkspaceDir,
+		PingInterval: cfg.PingInterval,
+		OnActivity:   activity.Touch,
+		Logger:       log,
+	})
+	if err != nil {
+		return err
+	}
 
 	srv := agent.New(cfg, agent.Deps{
 		Terminals: terms,
