@@ -92,9 +92,15 @@ func newAwarenessSet() *awarenessSet {
 }
 
 // apply merges an update sent by from and returns the accepted entries, which are what the
-// reference server re-broadcasts (to everyone, the sender included).
-func (a *awarenessSet) apply(entries []awarenessEntry, from *client, now time.Time) []awarenessEntry {
-	var accepted []awarenessEntry
+// reference server re-broadcasts (to everyone, the sender included), and corrections for the
+// sender alone.
+//
+// A correction answers a state announced with a clock at or below that of its removal: a tab
+// that reconnects after its old connection's state was removed (clock+1) announces its
+// unchanged state with the old clock, which everyone rejects. Told of the removal, the
+// y-protocols client bumps its clock past it and announces itself again ("never let a remote
+// client remove this local state"), instead of staying invisible until its renewals catch up.
+func (a *awarenessSet) apply(entries []awarenessEntry, from *client, now time.Time) (accepted, corrections []awarenessEntry) {
 	for _, e := range entries {
 		m := a.metas[e.clientID]
 		var curClock uint64
@@ -105,6 +111,9 @@ func (a *awarenessSet) apply(entries []awarenessEntry, from *client, now time.Ti
 		}
 		removal := e.removed()
 		if !(curClock < e.clock || (curClock == e.clock && removal && present)) {
+			if m != nil && !present && !removal {
+				corrections = append(corrections, awarenessEntry{clientID: e.clientID, clock: m.clock, state: []byte("null")})
+			}
 			continue
 		}
 		if m == nil {
@@ -129,7 +138,7 @@ func (a *awarenessSet) apply(entries []awarenessEntry, from *client, now time.Ti
 		}
 		accepted = append(accepted, awarenessEntry{clientID: e.clientID, clock: e.clock, state: e.state})
 	}
-	return accepted
+	return accepted, corrections
 }
 
 // remove drops the states of ids the way removeAwarenessStates does: clock+1 and a null

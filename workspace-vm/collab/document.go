@@ -238,7 +238,10 @@ func (d *document) handle(batch []event) {
 			}
 			ev.c.enqueue(encodeSync(syncStep2, update))
 		case evAwareness:
-			accepted := d.aware.apply(ev.entries, ev.c, time.Now())
+			accepted, corrections := d.aware.apply(ev.entries, ev.c, time.Now())
+			if len(corrections) > 0 {
+				ev.c.enqueue(encodeAwareness(encodeAwarenessUpdate(corrections)))
+			}
 			if len(accepted) > 0 {
 				// To everyone, the sender included: its own echo is what keeps an otherwise
 				// quiet client from timing out (30 s without a message).

@@ -226,6 +226,18 @@ func TestHub_Serve_Awareness(t *testing.T) {
 	for _, p := range []*peer{b, late} {
 		p.waitFor("removal", func() bool { s, _ := p.awarenessOf(11); return s.state == "null" && s.clock == 3 })
 	}
+	// The same tab reconnecting announces its unchanged state with its old clock, below the
+	// removal's: it is told of the removal (so a real client bumps its clock and announces
+	// itself again), and the stale state is not relayed.
+	again := e.dial("doc.txt", "")
+	again.waitSynced()
+	again.send(awarenessMsg(awState{id: 11, clock: 2, state: `{"user":{"name":"ann2"}}`}))
+	again.waitFor("the removal, as a correction", func() bool { s, ok := again.awarenessOf(11); return ok && s.state == "null" && s.clock == 3 })
+	again.send(awarenessMsg(awState{id: 11, clock: 4, state: `{"user":{"name":"ann3"}}`}))
+	b.waitFor("the state announced again", func() bool { s, _ := b.awarenessOf(11); return s.clock == 4 && strings.Contains(s.state, "ann3") })
+	again.close()
+	b.waitFor("removal", func() bool { s, _ := b.awarenessOf(11); return s.state == "null" && s.clock == 5 })
+
 	// And a joiner after that does not get it.
 	after := e.dial("doc.txt", "")
 	after.waitSynced()
