@@ -31,6 +31,9 @@ type Lifecycle struct {
 	// ControlPlaneURL is the API's base URL as agents reach it (CONTROL_PLANE_URL, default
 	// http://HOST:PORT, right for the local stack).
 	ControlPlaneURL string
+	// AgentAllowedOrigins are the browser origins (the IDE's) agents accept WebSockets from
+	// (AGENT_ALLOWED_ORIGINS, comma-separated; default the origin of ControlPlaneURL).
+	AgentAllowedOrigins []string
 	// TicketPrivateKey signs agent tickets (TICKET_PRIVATE_KEY, base64 Ed25519 seed). When
 	// unset, the embedded default generates a key pair once and keeps it in the data dir;
 	// with DATABASE_URL it is required.
@@ -59,20 +62,21 @@ type Lifecycle struct {
 // lifecycle reads the Lifecycle block; c is the configuration read so far (for defaults).
 func (p *parser) lifecycle(c Config) Lifecycle {
 	l := Lifecycle{
-		Provider:          p.str("VM_PROVIDER", "local"),
-		IdleTimeout:       p.duration("IDLE_TIMEOUT", 30*time.Minute),
-		NoClientsTimeout:  p.duration("IDLE_TIMEOUT_NO_CLIENTS", 3*time.Minute),
-		KeepaliveMax:      p.duration("KEEPALIVE_MAX", 4*time.Hour),
-		StopWarning:       p.duration("STOP_WARNING", 5*time.Minute),
-		HeartbeatInterval: p.duration("AGENT_HEARTBEAT_INTERVAL", 30*time.Second),
-		AgentLostAfter:    p.duration("AGENT_LOST_AFTER", 3*time.Minute),
-		StartTimeout:      p.duration("START_TIMEOUT", 5*time.Minute),
-		StopTimeout:       p.duration("STOP_TIMEOUT", 2*time.Minute),
-		SweepInterval:     p.duration("SWEEP_INTERVAL", time.Minute),
-		ControlPlaneURL:   p.str("CONTROL_PLANE_URL", "http://"+c.Addr()),
-		TicketPrivateKey:  p.str("TICKET_PRIVATE_KEY", ""),
-		AgentBin:          p.str("VIBECODE_AGENT_BIN", ""),
-		AgentPort:         p.int("AGENT_PORT", 7070),
+		Provider:            p.str("VM_PROVIDER", "local"),
+		IdleTimeout:         p.duration("IDLE_TIMEOUT", 30*time.Minute),
+		NoClientsTimeout:    p.duration("IDLE_TIMEOUT_NO_CLIENTS", 3*time.Minute),
+		KeepaliveMax:        p.duration("KEEPALIVE_MAX", 4*time.Hour),
+		StopWarning:         p.duration("STOP_WARNING", 5*time.Minute),
+		HeartbeatInterval:   p.duration("AGENT_HEARTBEAT_INTERVAL", 30*time.Second),
+		AgentLostAfter:      p.duration("AGENT_LOST_AFTER", 3*time.Minute),
+		StartTimeout:        p.duration("START_TIMEOUT", 5*time.Minute),
+		StopTimeout:         p.duration("STOP_TIMEOUT", 2*time.Minute),
+		SweepInterval:       p.duration("SWEEP_INTERVAL", time.Minute),
+		ControlPlaneURL:     p.str("CONTROL_PLANE_URL", "http://"+c.Addr()),
+		TicketPrivateKey:    p.str("TICKET_PRIVATE_KEY", ""),
+		AgentAllowedOrigins: p.list("AGENT_ALLOWED_ORIGINS"),
+		AgentBin:            p.str("VIBECODE_AGENT_BIN", ""),
+		AgentPort:           p.int("AGENT_PORT", 7070),
 
 		EC2Region:           p.str("EC2_REGION", p.str("AWS_REGION", "")),
 		EC2Endpoint:         p.str("EC2_ENDPOINT", ""),

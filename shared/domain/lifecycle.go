@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -129,6 +130,8 @@ type AgentConfig struct {
 	TicketPublicKey string
 	// HeartbeatInterval is how often the agent reports activity.
 	HeartbeatInterval time.Duration
+	// AllowedOrigins are the browser origins that may open the agent's WebSockets (the IDE's).
+	AllowedOrigins []string
 }
 
 // VMInstance is a provider's handle on a started VM.
@@ -174,29 +177,35 @@ type Heartbeat struct {
 
 // Environment variables that carry an AgentConfig to the agent: the local provider sets them
 // on the agent process, the cloud providers write them to /etc/vibecode/agent.env for the
-// agent's systemd unit. Together with the directories and the listen address, they are the
-// whole contract between the control plane and a workspace agent at start.
+// agent's systemd unit. The names are the agent's own (config.AgentFromEnv). Together with the
+// directories and the listen address, they are the whole contract between the control plane
+// and a workspace agent at start.
 const (
-	EnvAgentWorkspaceID       = "VIBECODE_WORKSPACE_ID"
-	EnvAgentControlPlaneURL   = "VIBECODE_CONTROL_PLANE_URL"
-	EnvAgentToken             = "VIBECODE_AGENT_TOKEN"
+	EnvAgentWorkspaceID       = "WORKSPACE_ID"
+	EnvAgentControlPlaneURL   = "AGENT_CONTROL_PLANE_URL"
+	EnvAgentToken             = "AGENT_TOKEN"
 	EnvAgentTicketPublicKey   = "TICKET_PUBLIC_KEY"
-	EnvAgentHeartbeatInterval = "VIBECODE_HEARTBEAT_INTERVAL"
+	EnvAgentHeartbeatInterval = "AGENT_HEARTBEAT_INTERVAL"
+	EnvAgentAllowedOrigins    = "AGENT_ALLOWED_ORIGINS"
 	// EnvAgentAddr is the address the agent listens on (host:port).
-	EnvAgentAddr = "VIBECODE_AGENT_ADDR"
+	EnvAgentAddr = "AGENT_ADDR"
 	// EnvAgentWorkspaceDir holds the workspace's files; EnvAgentStateDir the agent's own
 	// state (terminal scrollback, collab documents), which survives stops.
-	EnvAgentWorkspaceDir = "VIBECODE_WORKSPACE_DIR"
-	EnvAgentStateDir     = "VIBECODE_AGENT_STATE_DIR"
+	EnvAgentWorkspaceDir = "WORKSPACE_DIR"
+	EnvAgentStateDir     = "AGENT_STATE_DIR"
 )
 
 // Env returns c as KEY=value pairs (the EnvAgent* variables it covers).
 func (c AgentConfig) Env() []string {
-	return []string{
+	env := []string{
 		EnvAgentWorkspaceID + "=" + c.WorkspaceID,
 		EnvAgentControlPlaneURL + "=" + c.ControlPlaneURL,
 		EnvAgentToken + "=" + c.Token,
 		EnvAgentTicketPublicKey + "=" + c.TicketPublicKey,
 		EnvAgentHeartbeatInterval + "=" + c.HeartbeatInterval.String(),
 	}
+	if len(c.AllowedOrigins) > 0 {
+		env = append(env, EnvAgentAllowedOrigins+"="+strings.Join(c.AllowedOrigins, ","))
+	}
+	return env
 }

@@ -31,17 +31,18 @@ func TicketKey(cfg config.Config) (ed25519.PrivateKey, error) {
 func LifecycleOptions(cfg config.Config, key ed25519.PrivateKey, opts Options) lifecycle.Options {
 	l := cfg.Lifecycle
 	return lifecycle.Options{
-		IdleTimeout:       l.IdleTimeout,
-		NoClientsTimeout:  l.NoClientsTimeout,
-		KeepaliveMax:      l.KeepaliveMax,
-		StopWarning:       l.StopWarning,
-		HeartbeatInterval: l.HeartbeatInterval,
-		AgentLostAfter:    l.AgentLostAfter,
-		StartTimeout:      l.StartTimeout,
-		StopTimeout:       l.StopTimeout,
-		ControlPlaneURL:   l.ControlPlaneURL,
-		TicketKey:         key,
-		Now:               opts.Now,
+		IdleTimeout:         l.IdleTimeout,
+		NoClientsTimeout:    l.NoClientsTimeout,
+		KeepaliveMax:        l.KeepaliveMax,
+		StopWarning:         l.StopWarning,
+		HeartbeatInterval:   l.HeartbeatInterval,
+		AgentLostAfter:      l.AgentLostAfter,
+		StartTimeout:        l.StartTimeout,
+		StopTimeout:         l.StopTimeout,
+		ControlPlaneURL:     l.ControlPlaneURL,
+		AgentAllowedOrigins: l.AgentAllowedOrigins,
+		TicketKey:           key,
+		Now:                 opts.Now,
 	}
 }
 

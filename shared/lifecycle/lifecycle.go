@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/vibecode/vibecode/shared/domain"
@@ -75,6 +76,9 @@ type Options struct {
 	SweepConcurrency int
 	// ControlPlaneURL is the API's base URL as agents reach it (heartbeats, file sync).
 	ControlPlaneURL string
+	// AgentAllowedOrigins are the browser origins agents accept WebSockets from (default:
+	// the origin of ControlPlaneURL, which serves the IDE on the local stack).
+	AgentAllowedOrigins []string
 	// TicketKey signs the tickets the start answer carries; agents get its public half.
 	TicketKey ed25519.PrivateKey
 	// TicketTTL is the tickets' lifetime (default ticket.DefaultTTL).
@@ -110,6 +114,11 @@ func (o *Options) defaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if len(o.AgentAllowedOrigins) == 0 && o.ControlPlaneURL != "" {
+		if u, err := url.Parse(o.ControlPlaneURL); err == nil && u.Scheme != "" && u.Host != "" {
+			o.AgentAllowedOrigins = []string{u.Scheme + "://" + u.Host}
+		}
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 2 * time.Second}

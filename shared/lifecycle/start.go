@@ -78,7 +78,7 @@ func (s *Service) run(ctx context.Context, v *domain.VMState, token string, user
 	}
 	spec := domain.VMSpec{WorkspaceID: v.WorkspaceID, InstanceID: v.InstanceID, Agent: domain.AgentConfig{
 		WorkspaceID: v.WorkspaceID, ControlPlaneURL: s.opts.ControlPlaneURL, Token: token,
-		TicketPublicKey: s.pubKey, HeartbeatInterval: s.opts.HeartbeatInterval,
+		TicketPublicKey: s.pubKey, HeartbeatInterval: s.opts.HeartbeatInterval, AllowedOrigins: s.opts.AgentAllowedOrigins,
 	}}
 
 	t0 := time.Now()

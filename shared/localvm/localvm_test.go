@@ -149,7 +149,7 @@ func TestProvider_StartStopResume(t *testing.T) {
 	if got := get(t, url+"/env?name=DATABASE_URL"); got != "" {
 		t.Fatalf("the agent sees DATABASE_URL=%q", got)
 	}
-	if got := get(t, url+"/env?name=VIBECODE_AGENT_TOKEN"); got != "tok" {
+	if got := get(t, url+"/env?name=AGENT_TOKEN"); got != "tok" {
 		t.Fatalf("agent token = %q", got)
 	}
 	if resp, err := http.Post(url+"/type?text=hello", "", nil); err == nil {

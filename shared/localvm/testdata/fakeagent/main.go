@@ -38,11 +38,11 @@ type agent struct {
 
 func main() {
 	a := &agent{
-		state: os.Getenv("VIBECODE_AGENT_STATE_DIR"),
-		files: os.Getenv("VIBECODE_WORKSPACE_DIR"),
-		cp:    os.Getenv("VIBECODE_CONTROL_PLANE_URL"),
-		token: os.Getenv("VIBECODE_AGENT_TOKEN"),
-		ws:    os.Getenv("VIBECODE_WORKSPACE_ID"),
+		state: os.Getenv("AGENT_STATE_DIR"),
+		files: os.Getenv("WORKSPACE_DIR"),
+		cp:    os.Getenv("AGENT_CONTROL_PLANE_URL"),
+		token: os.Getenv("AGENT_TOKEN"),
+		ws:    os.Getenv("WORKSPACE_ID"),
 	}
 	b, _ := os.ReadFile(filepath.Join(a.state, "scrollback"))
 	a.scrollback = string(b)
@@ -85,9 +85,9 @@ func main() {
 		a.mu.Unlock()
 		a.reply(w)
 	})
-	srv := &http.Server{Addr: os.Getenv("VIBECODE_AGENT_ADDR"), Handler: mux}
+	srv := &http.Server{Addr: os.Getenv("AGENT_ADDR"), Handler: mux}
 
-	interval, err := time.ParseDuration(os.Getenv("VIBECODE_HEARTBEAT_INTERVAL"))
+	interval, err := time.ParseDuration(os.Getenv("AGENT_HEARTBEAT_INTERVAL"))
 	if err != nil || interval <= 0 {
 		interval = 30 * time.Second
 	}
