@@ -42,7 +42,11 @@ type client struct {
 	done       chan struct{} // the reader has ended
 	writerDone chan struct{}
 	lastSend   time.Time // writer only
+	lastSize   int       // writer only: payload of the last frame sent
 }
+
+// streamingSize is the frame size from which output counts as streaming, and is batched.
+const streamingSize = 1024
 
 func newClient(m *Manager, s *session, conn *websocket.Conn, a Attach) *client {
 	return &client{
@@ -207,9 +211,10 @@ func (c *client) writeLoop(ctx context.Context) {
 			continue
 		}
 		seg := c.queue[0]
-		// Batching: while output streams, a lone, still-growing segment waits up to BatchDelay
-		// after the previous send for more. After a pause it goes at once (keystroke echo).
-		if seg.output && len(c.queue) == 1 && len(seg.buf)-1 < batchMax && c.closeCode == 0 {
+		// Batching: while output streams (the previous frame was a big one), a lone,
+		// still-growing segment waits up to BatchDelay after the previous send for more.
+		// Small output (a keystroke's echo) and output after a pause go at once.
+		if seg.output && len(c.queue) == 1 && len(seg.buf)-1 < batchMax && c.closeCode == 0 && c.lastSize >= streamingSize {
 			if wait := c.m.opts.BatchDelay - time.Since(c.lastSend); wait > 0 {
 				c.mu.Unlock()
 				timer.Reset(wait)
@@ -244,7 +249,7 @@ func (c *client) writeLoop(ctx context.Context) {
 		wctx, wcancel := context.WithTimeout(ctx, c.m.opts.WriteTimeout)
 		err := c.conn.Write(wctx, websocket.MessageBinary, seg.buf)
 		wcancel()
-		c.lastSend = time.Now()
+		c.lastSend, c.lastSize = time.Now(), len(seg.buf)-1
 		if err != nil {
 			_ = c.conn.CloseNow()
 			return

@@ -68,7 +68,8 @@ type Options struct {
 	// MaxFrame bounds client frames, opcode included (default 64 KiB).
 	MaxFrame int
 	// BatchDelay is how long output may wait to be sent with more output (default 2 ms). It
-	// applies only while output is streaming: a keystroke echo after a pause goes out at once.
+	// applies only while output streams (the previous frame held 1 KiB or more): a keystroke's
+	// echo goes out at once.
 	BatchDelay time.Duration
 	// PingInterval is how often clients are pinged (default 15 s); a client that does not
 	// answer within the next interval is disconnected.
