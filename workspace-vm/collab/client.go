@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -28,8 +27,12 @@ type client struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	send       chan []byte
-	queued     atomic.Int64 // bytes waiting in send
+	// The send queue: a slice rather than a buffered channel, so an idle connection costs
+	// nothing, bounded by SendQueueFrames and SendQueueBytes.
+	qmu        sync.Mutex
+	queue      [][]byte
+	queued     int64         // bytes in queue
+	wake       chan struct{} // capacity 1: the queue has frames
 	failOnce   sync.Once
 	code       websocket.StatusCode // set before cancel, read after ctx.Done
 	reason     string
@@ -49,7 +52,7 @@ func newClient(h *Hub, conn *websocket.Conn, user agent.CollabUser) *client {
 		user:         user,
 		ctx:          ctx,
 		cancel:       cancel,
-		send:         make(chan []byte, h.opts.SendQueueFrames),
+		wake:         make(chan struct{}, 1),
 		writerDone:   make(chan struct{}),
 		awarenessIDs: make(map[uint64]struct{}),
 	}
@@ -77,33 +80,46 @@ func (c *client) enqueue(frame []byte) {
 	if c.failed() {
 		return
 	}
-	if c.queued.Add(int64(len(frame))) > c.h.opts.SendQueueBytes {
-		c.fail(CloseTooSlow, "too slow: send queue over its byte limit")
+	c.qmu.Lock()
+	if len(c.queue) >= c.h.opts.SendQueueFrames || c.queued+int64(len(frame)) > c.h.opts.SendQueueBytes {
+		c.qmu.Unlock()
+		c.fail(CloseTooSlow, "too slow: send queue full")
 		return
 	}
+	c.queue = append(c.queue, frame)
+	c.queued += int64(len(frame))
+	c.qmu.Unlock()
 	select {
-	case c.send <- frame:
+	case c.wake <- struct{}{}:
 	default:
-		c.fail(CloseTooSlow, "too slow: send queue full")
 	}
 }
 
 func (c *client) writeLoop() {
 	defer close(c.writerDone)
+	var batch [][]byte
 	for {
 		select {
 		case <-c.ctx.Done():
 			c.closeConn()
 			return
-		case frame := <-c.send:
-			c.queued.Add(-int64(len(frame)))
+		case <-c.wake:
+		}
+		c.qmu.Lock()
+		batch, c.queue = c.queue, batch[:0]
+		c.qmu.Unlock()
+		for i, frame := range batch {
+			batch[i] = nil
 			if c.failed() {
-				continue
+				break
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), c.h.opts.WriteTimeout)
 			err := c.conn.Write(ctx, websocket.MessageBinary, frame)
 			timedOut := ctx.Err() != nil
 			cancel()
+			c.qmu.Lock()
+			c.queued -= int64(len(frame))
+			c.qmu.Unlock()
 			if err != nil {
 				if timedOut {
 					c.fail(CloseTooSlow, "too slow: write timed out")
