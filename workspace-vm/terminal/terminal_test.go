@@ -440,3 +440,13 @@ func TestManager_Ping(t *testing.T) {
 	live.input("echo alive$((1+1))\r")
 	live.waitOutput("alive2")
 }
+
+func TestManager_ShellFailsToStart(t *testing.T) {
+	h := newHarness(t, func(o *terminal.Options) { o.Shell = "/nonexistent/shell" })
+	if code := h.dial("x", "", false).closeStatus(); code != terminal.CloseInternal {
+		t.Errorf("close %d, want %d", code, terminal.CloseInternal)
+	}
+	if len(h.m.List()) != 0 {
+		t.Error("a session was registered")
+	}
+}
