@@ -115,3 +115,55 @@ func TestDoc_ApplyUpdate_MixedTypes(t *testing.T) {
 		})
 	}
 }
+
+// TestDoc_ConcurrentUse calls a Doc from several goroutines at once, as the
+// hub and the file watcher do (run with -race).
+func TestDoc_ConcurrentUse(t *testing.T) {
+	peer := yjs.NewDoc(5)
+	var updates [][]byte
+	text := ""
+	for i := range 200 {
+		text += fmt.Sprintf("line %d\n", i)
+		u, err := peer.SetText("content", text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		updates = append(updates, u)
+	}
+	d := yjs.NewDoc(6)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, u := range updates {
+			if err := d.ApplyUpdate(u); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := 0; ; i++ {
+		select {
+		case <-done:
+			if _, err := d.SetText("content", d.Text("content")+"end\n"); err != nil {
+				t.Fatal(err)
+			}
+			if err := peer.ApplyUpdate(encodeAll(t, d)); err != nil {
+				t.Fatal(err)
+			}
+			if peer.Text("content") != text+"end\n" {
+				t.Fatalf("peer text %q", peer.Text("content"))
+			}
+			return
+		default:
+			_ = d.Text("content")
+			_ = d.EncodeStateVector()
+			if _, err := d.EncodeStateAsUpdate(peer.EncodeStateVector()); err != nil {
+				t.Fatal(err)
+			}
+			if i%10 == 0 {
+				_ = d.HasPending()
+				_ = d.ClientID()
+			}
+		}
+	}
+}
