@@ -15,6 +15,12 @@
 //
 // Lengths and offsets are UTF-16 code units, as in JavaScript; the Go API
 // takes and returns UTF-8 strings and converts at the edges.
+//
+// Not implemented: the v2 update encoding (y-websocket uses v1), undo,
+// snapshots, observers, and yjs's clean-up of redundant rich-text formatting
+// after remote transactions (the browser clients do that themselves). Like
+// yjs, integrating many concurrent inserts at one position is quadratic, so
+// the hub should bound the size of what one client may send.
 package yjs
 
 import (
