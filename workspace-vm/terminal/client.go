@@ -36,6 +36,7 @@ type client struct {
 	closeCode   websocket.StatusCode
 	closeReason string
 	closeDrain  bool   // send what is queued before closing
+	batching    bool   // the writer waits for a batch to fill (or BatchDelay)
 	spare       []byte // a sent segment's buffer, for reuse
 
 	notify     chan struct{} // the queue or the flow state changed
@@ -74,7 +75,10 @@ func (c *client) pushOutput(p []byte) bool {
 		return false
 	}
 	c.appendOutput(p)
-	c.signal()
+	// A writer waiting for a batch to fill needs waking only once there is a full frame.
+	if !c.batching || len(c.queue) > 1 {
+		c.signal()
+	}
 	return true
 }
 
@@ -216,6 +220,7 @@ func (c *client) writeLoop(ctx context.Context) {
 		// Small output (a keystroke's echo) and output after a pause go at once.
 		if seg.output && len(c.queue) == 1 && len(seg.buf)-1 < batchMax && c.closeCode == 0 && c.lastSize >= streamingSize {
 			if wait := c.m.opts.BatchDelay - time.Since(c.lastSend); wait > 0 {
+				c.batching = true
 				c.mu.Unlock()
 				timer.Reset(wait)
 				select {
@@ -226,6 +231,9 @@ func (c *client) writeLoop(ctx context.Context) {
 					timer.Stop()
 					readerGone = true
 				}
+				c.mu.Lock()
+				c.batching = false
+				c.mu.Unlock()
 				continue
 			}
 		}
