@@ -157,6 +157,7 @@ func TestAgentBinary(t *testing.T) {
 // one terminal open (the shell itself is a separate process and not counted).
 func BenchmarkAgentIdleRSS(b *testing.B) {
 	p := startAgent(b)
+	b.ResetTimer()
 	for range b.N {
 		resp, err := http.Get("http://" + p.addr + "/healthz")
 		if err != nil {

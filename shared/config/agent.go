@@ -27,7 +27,9 @@ type Agent struct {
 	// hub keeps files there in step (WORKSPACE_DIR, default the current directory).
 	WorkspaceDir string
 	// StateDir holds what must survive an agent restart: terminal scrollback and working
-	// directories, collaboration logs (AGENT_STATE_DIR, default $VIBECODE_DATA_DIR/agent).
+	// directories, collaboration logs (AGENT_STATE_DIR, default
+	// $VIBECODE_DATA_DIR/agent/$WORKSPACE_ID, so local agents for several workspaces do not
+	// share one).
 	StateDir string
 	// TicketPublicKey verifies WebSocket tickets (TICKET_PUBLIC_KEY: base64 of the 32-byte
 	// Ed25519 public key). When unset, the agent reads TicketPublicKeyFile instead.
@@ -100,7 +102,7 @@ func AgentFromEnv(getenv func(string) string) (Agent, error) {
 		Addr:                p.str("AGENT_ADDR", "127.0.0.1:7070"),
 		WorkspaceID:         p.str("WORKSPACE_ID", "local"),
 		WorkspaceDir:        p.str("WORKSPACE_DIR", "."),
-		StateDir:            p.str("AGENT_STATE_DIR", filepath.Join(dataDir, "agent")),
+		StateDir:            p.str("AGENT_STATE_DIR", ""),
 		TicketPublicKeyFile: p.str("TICKET_PUBLIC_KEY_FILE", filepath.Join(dataDir, "ticket-ed25519.pub")),
 		AllowedOrigins:      p.list("AGENT_ALLOWED_ORIGINS"),
 		AdminToken:          p.str("AGENT_ADMIN_TOKEN", ""),
@@ -112,6 +114,9 @@ func AgentFromEnv(getenv func(string) string) (Agent, error) {
 		PingInterval:        p.duration("AGENT_PING_INTERVAL", 15*time.Second),
 		ShutdownTimeout:     p.duration("AGENT_SHUTDOWN_TIMEOUT", 15*time.Second),
 		LogLevel:            p.level("LOG_LEVEL", slog.LevelInfo),
+	}
+	if c.StateDir == "" {
+		c.StateDir = filepath.Join(dataDir, "agent", c.WorkspaceID)
 	}
 	if len(c.AllowedOrigins) == 0 {
 		hp := net.JoinHostPort(host, strconv.Itoa(port))

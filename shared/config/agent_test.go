@@ -27,7 +27,7 @@ func TestAgentFromEnv_Defaults(t *testing.T) {
 	if !slices.Equal(c.AllowedOrigins, []string{"http://127.0.0.1:8080", "http://localhost:8080"}) {
 		t.Errorf("origins = %v", c.AllowedOrigins)
 	}
-	if !strings.HasSuffix(c.StateDir, "/.vibecode/agent") || !strings.HasSuffix(c.TicketPublicKeyFile, "/.vibecode/ticket-ed25519.pub") {
+	if !strings.HasSuffix(c.StateDir, "/.vibecode/agent/local") || !strings.HasSuffix(c.TicketPublicKeyFile, "/.vibecode/ticket-ed25519.pub") {
 		t.Errorf("paths: %q %q", c.StateDir, c.TicketPublicKeyFile)
 	}
 	if c.TicketPublicKey != nil {
