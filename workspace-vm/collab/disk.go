@@ -98,7 +98,10 @@ func (d *document) reconcileOnLoad(m fileMarkers) error {
 	d.file.saw(info)
 	h := hashOf(content)
 	text := d.y.Text(d.h.opts.TextName)
-	if (m.synced != nil && *m.synced == h) || (m.writing != nil && *m.writing == h) {
+	// A write the hub began and a crash cut short leaves the old content, or, for a file the
+	// hub was creating, an empty one (the data never reached the disk).
+	unfinished := m.writing != nil && (*m.writing == h || (len(content) == 0 && m.synced == nil))
+	if (m.synced != nil && *m.synced == h) || unfinished {
 		d.file.known, d.file.hash = true, h
 		d.file.dirty = hashOf([]byte(text)) != h
 		return nil
@@ -149,6 +152,10 @@ func (d *document) retryWrite(delay time.Duration) {
 // the intent first, so a crash mid-write is told apart from an outside edit on the next
 // load. The write itself runs on its own goroutine, so relaying edits never waits for the
 // file system; written takes the result.
+//
+// The intent is not fsync'd on its own. If a crash loses it, it loses every later record
+// too (they share one file, and every update is fsync'd), so the replayed text is exactly
+// the text written, and a file that holds it is simply in step.
 func (d *document) syncToDisk() {
 	if !d.file.dirty || d.file.writing {
 		return
@@ -159,7 +166,7 @@ func (d *document) syncToDisk() {
 		d.file.dirty = false
 		return
 	}
-	if err := d.log.append(record{kind: recFileWriting, payload: h[:]}); err != nil {
+	if err := d.log.write(record{kind: recFileWriting, payload: h[:]}); err != nil {
 		d.fatal(err)
 		return
 	}

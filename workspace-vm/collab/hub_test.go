@@ -3,6 +3,7 @@ package collab_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"os"
@@ -562,4 +563,44 @@ func onlyLog(t *testing.T, stateDir string) string {
 		t.Fatalf("%d logs in the state dir, want 1", len(logs))
 	}
 	return logs[0]
+}
+
+// A crash after the hub wrote the file (content C) but before it recorded the write, with an
+// edit (D) stored after the write began: on load the file must be brought up to D, not taken
+// for an outside edit that reverts D.
+func TestHub_FileSync_UnfinishedWriteIsRedone(t *testing.T) {
+	e := newEnv(t, collab.Options{})
+	a := e.dial("f.txt", "")
+	a.waitSynced()
+	a.edit("B")
+	waitUntil(t, "B on disk", func() bool { return e.readFile("f.txt") == "B" })
+	a.close()
+	e.close()
+
+	log := onlyLog(t, e.opts.StateDir)
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	toC, err := a.doc.SetText("content", "C")
+	if err != nil {
+		t.Fatal(err)
+	}
+	toD, err := a.doc.SetText("content", "D")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sumC := sha256.Sum256([]byte("C"))
+	b = append(b, record(0, toC)...)
+	b = append(b, record(1, sumC[:])...) // about to write C
+	b = append(b, record(0, toD)...)     // an edit stored while the write ran
+	if err := os.WriteFile(log, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.writeFile("f.txt", "C") // the write landed; its "synced" marker did not
+
+	e.start()
+	c := e.dial("f.txt", "")
+	c.waitText("D")
+	waitUntil(t, "D on disk", func() bool { return e.readFile("f.txt") == "D" })
 }
