@@ -8,7 +8,7 @@ STATICCHECK_VERSION ?= v0.8.2
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 
-.PHONY: run test deps lint bench build web web-test build-lambdas build-ApiFunction build-SearchFunction build-IngestFunction clean
+.PHONY: run test deps lint bench build web web-test build-lambdas build-ApiFunction build-SearchFunction build-IngestFunction build-AiFunction build-AiStreamFunction clean
 
 ## run: the local stack on 127.0.0.1:8080 (PORT, HOST, VIBECODE_DATA_DIR override), web IDE at /
 run: web
@@ -58,13 +58,15 @@ build:
 
 ## build-lambdas: every function as an arm64 Lambda bootstrap in bin/lambda/<Function>/
 build-lambdas:
-	for f in ApiFunction SearchFunction IngestFunction; do $(MAKE) build-$$f ARTIFACTS_DIR=bin/lambda/$$f || exit 1; done
+	for f in ApiFunction SearchFunction IngestFunction AiFunction AiStreamFunction; do $(MAKE) build-$$f ARTIFACTS_DIR=bin/lambda/$$f || exit 1; done
 
 # SAM (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set.
 build-ApiFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
 build-SearchFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/search
+build-AiFunction build-AiStreamFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/ai
 # The ingest consumer is built without cgo like the others, so its chunker falls back from
 # tree-sitter to line-based chunks for non-Go languages (Go keeps go/ast); see shared/chunk.
 build-IngestFunction:

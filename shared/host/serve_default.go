@@ -21,6 +21,10 @@ func Serve(ctx context.Context, name string, h http.Handler, cfg config.Config, 
 	switch {
 	case lambdahost.Detected(os.Getenv):
 		log.Info("starting on AWS Lambda", "function", name)
+		if lambdahost.Streaming(os.Getenv) {
+			lambdahost.StartStreaming(h)
+			return nil
+		}
 		lambdahost.Start(h)
 		return nil
 	case gcfhost.Detected(os.Getenv):

@@ -18,6 +18,10 @@ import (
 func Serve(ctx context.Context, name string, h http.Handler, cfg config.Config, log *slog.Logger) error {
 	if lambdahost.Detected(os.Getenv) {
 		log.Info("starting on AWS Lambda", "function", name)
+		if lambdahost.Streaming(os.Getenv) {
+			lambdahost.StartStreaming(h)
+			return nil
+		}
 		lambdahost.Start(h)
 		return nil
 	}
