@@ -236,11 +236,8 @@ func TestHub_Compat_YjsWebsocket(t *testing.T) {
 		bb := d.send("burst", map[string]any{"name": "b", "n": 150, "seed": 2})
 		d.wait("burst", ba)
 		d.wait("burst", bb)
-		final := d.text("a")
-		d.call("waitText", map[string]any{"name": "b", "text": final})
-		if !strings.Contains(final, "<a149>") && !strings.Contains(final, "<b149>") {
-			t.Logf("final text after bursts: %q", final) // deletions may eat markers; not an error
-		}
+		// The last updates may still be in flight: wait for the two to agree.
+		waitUntil(t, "a and b to converge", func() bool { return d.text("a") == d.text("b") })
 		waitUntil(t, "the file on disk to match", func() bool { return e.readFile(doc) == d.text("a") })
 	})
 

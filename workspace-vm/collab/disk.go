@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -42,12 +43,15 @@ func (m *fileMarkers) add(r record) {
 
 // fileState is what a document knows of its file. Owned by the document goroutine.
 type fileState struct {
-	exists     bool
-	known      bool     // hash is the file's content as of the last read or write
-	hash       [32]byte // SHA-256 of that content
-	mode       fs.FileMode
-	size       int64 // size and modification time when last read or written, for the poll
+	exists bool
+	known  bool     // hash is the file's content as of the last read or write
+	hash   [32]byte // SHA-256 of that content
+	mode   fs.FileMode
+	// Size, modification time and inode when last read or written: a stat that matches
+	// means the file did not change, so the hub's own writes are not read back.
+	size       int64
 	mtime      time.Time
+	ino        uint64
 	dirty      bool // the document has edits the file does not have yet
 	firstDirty time.Time
 	writeArmed bool
@@ -73,7 +77,19 @@ func (f *fileState) markers() []record {
 }
 
 func (f *fileState) saw(info fs.FileInfo) {
-	f.size, f.mtime, f.mode = info.Size(), info.ModTime(), info.Mode()
+	f.size, f.mtime, f.mode, f.ino = info.Size(), info.ModTime(), info.Mode(), inode(info)
+}
+
+// unchanged reports whether info describes the file as last read or written.
+func (f *fileState) unchanged(info fs.FileInfo) bool {
+	return f.exists && f.known && info.Size() == f.size && info.ModTime().Equal(f.mtime) && inode(info) == f.ino
+}
+
+func inode(info fs.FileInfo) uint64 {
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return st.Ino
+	}
+	return 0
 }
 
 // reconcileOnLoad brings a freshly loaded document in step with its file. A new document is
@@ -201,7 +217,7 @@ func (d *document) written(r writeResult) {
 	d.h.watch.add(d) // the directory may have just been created
 	if d.file.recheck {
 		d.file.recheck = false
-		d.syncFromDisk()
+		d.checkFile()
 	}
 	if d.file.dirty {
 		d.scheduleWrite()
@@ -275,9 +291,10 @@ func (d *document) syncFromDisk() {
 	d.maybeCompact()
 }
 
-// pollFile is the backstop for a missed file event (a directory replaced under the watch):
-// a stat every few seconds, and a read when the size or time changed.
-func (d *document) pollFile() {
+// checkFile looks at the file after an event (and every few seconds, as the backstop for a
+// missed event: a directory replaced under the watch): a stat, and a read only when the size,
+// time or inode changed.
+func (d *document) checkFile() {
 	info, err := d.h.root.Stat(filepath.FromSlash(d.name))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -285,7 +302,7 @@ func (d *document) pollFile() {
 			d.syncFromDisk()
 		}
 	case err != nil:
-	case !d.file.exists || info.Size() != d.file.size || !info.ModTime().Equal(d.file.mtime):
+	case !d.file.unchanged(info):
 		d.syncFromDisk()
 	}
 }
@@ -330,11 +347,6 @@ func (h *Hub) writeFile(name string, data []byte, mode fs.FileMode, exists bool)
 	if exists {
 		perm = mode.Perm()
 	}
-	if dir != "" {
-		if err := h.root.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("collab: create directory of %q: %w", name, err)
-		}
-	}
 	if li, err := h.root.Lstat(native); err == nil && li.Mode()&fs.ModeSymlink != 0 {
 		f, err := h.root.OpenFile(native, os.O_WRONLY|os.O_TRUNC, 0)
 		if err != nil {
@@ -356,15 +368,25 @@ func (h *Hub) writeFile(name string, data []byte, mode fs.FileMode, exists bool)
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(dir, "."+base+".vibecode-"+hex.EncodeToString(rnd[:])+".tmp")
 	f, err := h.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrNotExist) && dir != "" {
+		if err := h.root.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("collab: create directory of %q: %w", name, err)
+		}
+		f, err = h.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("collab: create temporary file for %q: %w", name, err)
 	}
+	var info fs.FileInfo
 	_, err = f.Write(data)
 	if err == nil {
 		err = f.Chmod(perm)
 	}
 	if err == nil {
 		err = f.Sync()
+	}
+	if err == nil {
+		info, err = f.Stat() // the inode, size and time survive the rename
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -376,7 +398,7 @@ func (h *Hub) writeFile(name string, data []byte, mode fs.FileMode, exists bool)
 		_ = h.root.Remove(tmp)
 		return nil, fmt.Errorf("collab: write %q: %w", name, err)
 	}
-	return h.root.Stat(native)
+	return info, nil
 }
 
 // watcher delivers file events to the loaded documents. It watches the directories that hold

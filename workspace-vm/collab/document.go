@@ -182,7 +182,7 @@ func (d *document) run() {
 		case <-d.diskNotify:
 			readTimer.Reset(d.h.opts.FileReadDelay)
 		case <-readTimer.C:
-			d.syncFromDisk()
+			d.checkFile()
 		case <-writeTimer.C:
 			d.file.writeArmed = false
 			d.syncToDisk()
@@ -190,7 +190,7 @@ func (d *document) run() {
 			d.written(r)
 		case now := <-expiry.C:
 			d.expireAwareness(now)
-			d.pollFile()
+			d.checkFile()
 		case <-d.quit:
 			d.shutdown()
 			return
