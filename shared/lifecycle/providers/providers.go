@@ -10,6 +10,7 @@ import (
 
 	"github.com/vibecode/vibecode/shared/config"
 	"github.com/vibecode/vibecode/shared/domain"
+	"github.com/vibecode/vibecode/shared/ec2"
 	"github.com/vibecode/vibecode/shared/localvm"
 )
 
@@ -22,6 +23,16 @@ func FromConfig(ctx context.Context, cfg config.Config, files domain.FileStore, 
 	case "", localvm.Name:
 		p := localvm.New(localvm.Options{DataDir: cfg.DataDir, AgentBin: l.AgentBin, Files: files, Log: log})
 		return p, p.Close, nil
+	case ec2.Name:
+		p, err := ec2.New(ctx, ec2.Options{
+			Region: l.EC2Region, Endpoint: l.EC2Endpoint, LaunchTemplateID: l.EC2LaunchTemplateID, AMI: l.EC2AMI,
+			InstanceType: l.EC2InstanceType, SubnetID: l.EC2SubnetID, SecurityGroupIDs: l.EC2SecurityGroupIDs,
+			InstanceProfile: l.EC2InstanceProfile, VolumeGB: l.EC2VolumeGB, AgentPort: l.AgentPort,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, func() error { return nil }, nil
 	default:
 		return nil, nil, fmt.Errorf("providers: unknown VM provider %q", l.Provider)
 	}
