@@ -11,6 +11,7 @@ import (
 	"github.com/vibecode/vibecode/shared/config"
 	"github.com/vibecode/vibecode/shared/domain"
 	"github.com/vibecode/vibecode/shared/ec2"
+	"github.com/vibecode/vibecode/shared/gce"
 	"github.com/vibecode/vibecode/shared/localvm"
 )
 
@@ -28,6 +29,16 @@ func FromConfig(ctx context.Context, cfg config.Config, files domain.FileStore, 
 			Region: l.EC2Region, Endpoint: l.EC2Endpoint, LaunchTemplateID: l.EC2LaunchTemplateID, AMI: l.EC2AMI,
 			InstanceType: l.EC2InstanceType, SubnetID: l.EC2SubnetID, SecurityGroupIDs: l.EC2SecurityGroupIDs,
 			InstanceProfile: l.EC2InstanceProfile, VolumeGB: l.EC2VolumeGB, AgentPort: l.AgentPort,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, func() error { return nil }, nil
+	case gce.Name:
+		p, err := gce.New(ctx, gce.Options{
+			Project: l.GCEProject, Zone: l.GCEZone, Endpoint: l.GCEEndpoint, MachineType: l.GCEMachineType,
+			Image: l.GCEImage, Network: l.GCENetwork, Subnetwork: l.GCESubnetwork, ServiceAccount: l.GCEServiceAccount,
+			DiskGB: int64(l.GCEDiskGB), AgentPort: l.AgentPort,
 		})
 		if err != nil {
 			return nil, nil, err
