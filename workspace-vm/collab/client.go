@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -33,6 +34,7 @@ type client struct {
 	queue      [][]byte
 	queued     int64         // bytes in queue
 	wake       chan struct{} // capacity 1: the queue has frames
+	writeSince atomic.Int64  // UnixNano when the write in progress began; 0 when idle
 	failOnce   sync.Once
 	code       websocket.StatusCode // set before cancel, read after ctx.Done
 	reason     string
@@ -113,19 +115,16 @@ func (c *client) writeLoop() {
 			if c.failed() {
 				break
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), c.h.opts.WriteTimeout)
-			err := c.conn.Write(ctx, websocket.MessageBinary, frame)
-			timedOut := ctx.Err() != nil
-			cancel()
+			// No context deadline per write (that costs a timer and a context per frame):
+			// the hub's watchdog cuts off a write that takes longer than WriteTimeout.
+			c.writeSince.Store(time.Now().UnixNano())
+			err := c.conn.Write(context.Background(), websocket.MessageBinary, frame)
+			c.writeSince.Store(0)
 			c.qmu.Lock()
 			c.queued -= int64(len(frame))
 			c.qmu.Unlock()
 			if err != nil {
-				if timedOut {
-					c.fail(CloseTooSlow, "too slow: write timed out")
-				} else {
-					c.fail(websocket.StatusGoingAway, "")
-				}
+				c.fail(websocket.StatusGoingAway, "")
 			}
 		}
 	}
@@ -135,6 +134,16 @@ func (c *client) closeConn() {
 	err := c.conn.Close(c.code, c.reason)
 	if err != nil && !errors.Is(err, io.EOF) && websocket.CloseStatus(err) == -1 {
 		c.h.log.Debug("collab: close", "err", err)
+	}
+}
+
+// cutIfStuck checks whether a write has been in progress since before cutoff, and if so
+// fails the client and drops the connection: a peer that stopped reading has let its socket
+// buffers fill, so no close frame could get through anyway.
+func (c *client) cutIfStuck(cutoff int64) {
+	if since := c.writeSince.Load(); since != 0 && since < cutoff {
+		c.fail(CloseTooSlow, "too slow: write timed out")
+		_ = c.conn.CloseNow()
 	}
 }
 

@@ -212,7 +212,27 @@ func New(opts Options) (*Hub, error) {
 		docs:    make(map[string]*document),
 		clients: make(map[*client]struct{}),
 	}
+	go h.watchdog()
 	return h, nil
+}
+
+// watchdog cuts off connections whose current write has taken longer than WriteTimeout.
+func (h *Hub) watchdog() {
+	t := time.NewTicker(min(time.Second, h.opts.WriteTimeout/4))
+	defer t.Stop()
+	for {
+		select {
+		case <-h.ctx.Done():
+			return
+		case now := <-t.C:
+			cutoff := now.Add(-h.opts.WriteTimeout).UnixNano()
+			h.mu.Lock()
+			for c := range h.clients {
+				c.cutIfStuck(cutoff)
+			}
+			h.mu.Unlock()
+		}
+	}
 }
 
 // Stats reports how many documents are loaded (open, or in their unload grace period) and
