@@ -20,6 +20,7 @@ import (
 	"github.com/vibecode/vibecode/shared/host"
 	"github.com/vibecode/vibecode/shared/httpapi"
 	"github.com/vibecode/vibecode/shared/search"
+	"github.com/vibecode/vibecode/web"
 )
 
 func main() {
@@ -51,7 +52,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 }
 
 // newStack builds the local stack's handler: the functions' handlers behind the gateway
-// built from the template, and the landing page at /.
+// built from the template, and the embedded web IDE at / (every path outside /api/).
 func newStack(ctx context.Context, cfg config.Config, templatePath string, log *slog.Logger) (http.Handler, func() error, error) {
 	tmpl, err := os.ReadFile(templatePath)
 	if err != nil {
@@ -102,16 +103,9 @@ func newStack(ctx context.Context, cfg config.Config, templatePath string, log *
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", gw)
-	mux.HandleFunc("GET /{$}", landing)
+	mux.Handle("/", web.Handler())
 	closeAll := func() error { return errors.Join(stopLifecycle(), stopIngest(), b.Close()) }
 	return httpapi.Middleware(log, mux), closeAll, nil
-}
-
-// landing is the page at / until the web IDE is embedded: it says what is running.
-func landing(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = fmt.Fprint(w, `<!doctype html><meta charset="utf-8"><title>VibeCode</title>
-<h1>VibeCode local stack</h1><p>The API is served under <a href="/api/health">/api/</a>.</p>`)
 }
 
 // findTemplate returns the template.yaml to route by: the given path, or the first
