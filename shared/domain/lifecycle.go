@@ -193,6 +193,9 @@ const (
 	// state (terminal scrollback, collab documents), which survives stops.
 	EnvAgentWorkspaceDir = "WORKSPACE_DIR"
 	EnvAgentStateDir     = "AGENT_STATE_DIR"
+	// EnvAgentSpot names the cloud whose spot interruption notices the agent watches (aws or
+	// gcp; unset for local agents).
+	EnvAgentSpot = "AGENT_SPOT"
 )
 
 // Env returns c as KEY=value pairs (the EnvAgent* variables it covers).

@@ -352,6 +352,7 @@ func UserData(agent domain.AgentConfig, port int) string {
 		domain.EnvAgentAddr+"="+net.JoinHostPort("0.0.0.0", strconv.Itoa(port)),
 		domain.EnvAgentWorkspaceDir+"=/workspace/files",
 		domain.EnvAgentStateDir+"=/workspace/.agent",
+		domain.EnvAgentSpot+"=aws",
 	)
 	var b strings.Builder
 	b.WriteString("#cloud-config\n")

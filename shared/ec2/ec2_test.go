@@ -260,7 +260,7 @@ func TestProvider_StartStopResume(t *testing.T) {
 	}
 	ud, _ := base64.StdEncoding.DecodeString(run.Get("UserData"))
 	for _, line := range []string{"#cloud-config\n", "# agent-env: AGENT_TOKEN=token-1\n", "# agent-env: WORKSPACE_ID=ws1\n",
-		"# agent-env: AGENT_CONTROL_PLANE_URL=https://api.example\n", "# agent-env: AGENT_ADDR=0.0.0.0:7070\n", "/workspace"} {
+		"# agent-env: AGENT_CONTROL_PLANE_URL=https://api.example\n", "# agent-env: AGENT_ADDR=0.0.0.0:7070\n", "# agent-env: AGENT_SPOT=aws\n", "/workspace"} {
 		if !strings.Contains(string(ud), line) {
 			t.Errorf("user data lacks %q:\n%s", line, ud)
 		}

@@ -263,6 +263,7 @@ func agentEnv(agent domain.AgentConfig, port int) string {
 		domain.EnvAgentAddr+"="+net.JoinHostPort("0.0.0.0", strconv.Itoa(port)),
 		domain.EnvAgentWorkspaceDir+"=/workspace/files",
 		domain.EnvAgentStateDir+"=/workspace/.agent",
+		domain.EnvAgentSpot+"=gcp",
 	)
 	return strings.Join(env, "\n") + "\n"
 }

@@ -244,7 +244,7 @@ func TestProvider_StartStopResume(t *testing.T) {
 		t.Fatalf("instance = %v", body)
 	}
 	env := f.instances[name].env
-	for _, line := range []string{"AGENT_TOKEN=token-1\n", "WORKSPACE_ID=" + ws + "\n", "AGENT_ADDR=0.0.0.0:7070\n", "TICKET_PUBLIC_KEY=cHVi\n"} {
+	for _, line := range []string{"AGENT_TOKEN=token-1\n", "WORKSPACE_ID=" + ws + "\n", "AGENT_ADDR=0.0.0.0:7070\n", "TICKET_PUBLIC_KEY=cHVi\n", "AGENT_SPOT=gcp\n"} {
 		if !strings.Contains(env, line) {
 			t.Fatalf("agent env lacks %q:\n%s", line, env)
 		}
