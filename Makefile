@@ -52,9 +52,10 @@ lint:
 bench: deps
 	VIBECODE_TEST_SERVERS=require $(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
 
-## build: the local stack binary in bin/
+## build: the local stack (bin/vibecode) and the static workspace agent (bin/workspace-agent)
 build:
 	$(GO) build -o bin/vibecode ./infra
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w" -o bin/workspace-agent ./workspace-vm
 
 ## build-lambdas: every function as an arm64 Lambda bootstrap in bin/lambda/<Function>/
 build-lambdas:
