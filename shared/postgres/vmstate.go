@@ -54,15 +54,6 @@ func (s *Store) VMState(ctx context.Context, workspaceID string) (*domain.VMStat
 	return v, wrapErr(err, "vm state", "VM state")
 }
 
-// queueVM queues v's compare-and-set on b.
-func queueVM(b *pgx.Batch, v *domain.VMState) {
-	if v.Version == 0 {
-		b.Queue(vmInsert, append([]any{v.WorkspaceID, v.State}, vmArgs(v)...)...)
-	} else {
-		b.Queue(vmUpdate, append(append([]any{v.State}, vmArgs(v)...), v.WorkspaceID, v.Version)...)
-	}
-}
-
 // PutVMState stores v if the stored version is still v.Version; ECONFLICT otherwise.
 func (s *Store) PutVMState(ctx context.Context, v *domain.VMState) error {
 	if !domain.ValidVMState(v.State) {
@@ -85,8 +76,26 @@ func (s *Store) PutVMState(ctx context.Context, v *domain.VMState) error {
 	return nil
 }
 
-// PutVMStates applies each compare-and-set in one transaction, sent as one pipelined batch,
-// so a sweep that stops thousands of VMs costs one round trip and one commit.
+// vmBatchUpdate applies many compare-and-sets in one statement over parallel arrays.
+const vmBatchUpdate = `UPDATE workspace_vms v SET state = c.state, version = v.version + 1, phase = c.phase,
+		provider = c.provider, instance_id = c.instance_id, agent_url = c.agent_url,
+		agent_token_hash = c.agent_token_hash, owner_id = c.owner_id, state_changed_at = c.state_changed_at,
+		started_at = c.started_at, last_activity_at = c.last_activity_at, last_heartbeat_at = c.last_heartbeat_at,
+		last_client_at = c.last_client_at, clients = c.clients, keepalive_until = c.keepalive_until,
+		stop_reason = c.stop_reason, stop_detail = c.stop_detail, stopped_at = c.stopped_at, deadline = c.deadline
+	FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+		$9::text[], $10::timestamptz[], $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
+		$14::timestamptz[], $15::integer[], $16::timestamptz[], $17::text[], $18::text[], $19::timestamptz[],
+		$20::timestamptz[])
+		AS c(workspace_id, version, state, phase, provider, instance_id, agent_url, agent_token_hash, owner_id,
+		state_changed_at, started_at, last_activity_at, last_heartbeat_at, last_client_at, clients,
+		keepalive_until, stop_reason, stop_detail, stopped_at, deadline)
+	WHERE v.workspace_id = c.workspace_id AND v.version = c.version
+	RETURNING v.workspace_id`
+
+// PutVMStates applies each compare-and-set in one transaction: new records one by one (they
+// are rare in a batch), updates all in one statement, so a sweep that stops thousands of VMs
+// costs one round trip.
 func (s *Store) PutVMStates(ctx context.Context, states []*domain.VMState) ([]bool, error) {
 	for _, v := range states {
 		if !domain.ValidVMState(v.State) {
@@ -97,21 +106,55 @@ func (s *Store) PutVMStates(ctx context.Context, states []*domain.VMState) ([]bo
 	if len(states) == 0 {
 		return applied, nil
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		for _, v := range states {
-			queueVM(b, v)
+	var (
+		ids, stateCol, phase, provider, instance, agentURL, tokenHash, owner, reason, detail []string
+		versions                                                                             []int64
+		clients                                                                              []int32
+		changed                                                                              []time.Time
+		started, activity, heartbeat, client, keepalive, stopped, deadline                   []*time.Time
+	)
+	byID := map[string]int{}
+	for i, v := range states {
+		if v.Version == 0 {
+			continue
 		}
-		br := tx.SendBatch(ctx, b)
-		for i := range states {
-			tag, err := br.Exec()
+		byID[v.WorkspaceID] = i
+		ids, versions, stateCol = append(ids, v.WorkspaceID), append(versions, v.Version), append(stateCol, v.State)
+		phase, provider, instance = append(phase, v.Phase), append(provider, v.Provider), append(instance, v.InstanceID)
+		agentURL, tokenHash, owner = append(agentURL, v.AgentURL), append(tokenHash, v.AgentTokenHash), append(owner, v.OwnerID)
+		changed, started, activity = append(changed, v.StateChangedAt), append(started, v.StartedAt), append(activity, v.LastActivityAt)
+		heartbeat, client, clients = append(heartbeat, v.LastHeartbeatAt), append(client, v.LastClientAt), append(clients, int32(v.Clients))
+		keepalive, reason, detail = append(keepalive, v.KeepaliveUntil), append(reason, v.StopReason), append(detail, v.StopDetail)
+		stopped, deadline = append(stopped, v.StoppedAt), append(deadline, v.Deadline)
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		for i, v := range states {
+			if v.Version != 0 {
+				continue
+			}
+			tag, err := tx.Exec(ctx, vmInsert, append([]any{v.WorkspaceID, v.State}, vmArgs(v)...)...)
 			if err != nil {
-				_ = br.Close()
 				return err
 			}
 			applied[i] = tag.RowsAffected() > 0
 		}
-		return br.Close()
+		if len(ids) == 0 {
+			return nil
+		}
+		rows, err := tx.Query(ctx, vmBatchUpdate, ids, versions, stateCol, phase, provider, instance, agentURL,
+			tokenHash, owner, changed, started, activity, heartbeat, client, clients, keepalive, reason, detail,
+			stopped, deadline)
+		if err != nil {
+			return err
+		}
+		done, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, id := range done {
+			applied[byID[id]] = true
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, wrapErr(err, "put vm states", "VM state")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vibecode/vibecode/shared/domain"
@@ -34,11 +35,6 @@ const (
 	vmInsert = `INSERT INTO workspace_vms (` + vmColumns + `)
 		VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (workspace_id) DO NOTHING`
-	vmUpdate = `UPDATE workspace_vms SET state = ?, version = version + 1, phase = ?, provider = ?, instance_id = ?,
-		agent_url = ?, agent_token_hash = ?, owner_id = ?, state_changed_at = ?, started_at = ?,
-		last_activity_at = ?, last_heartbeat_at = ?, last_client_at = ?, clients = ?, keepalive_until = ?,
-		stop_reason = ?, stop_detail = ?, stopped_at = ?, deadline = ?
-		WHERE workspace_id = ? AND version = ?`
 )
 
 // VMState returns the workspace's VM record, or ENOTFOUND when it has none.
@@ -48,32 +44,6 @@ func (s *Store) VMState(ctx context.Context, workspaceID string) (*domain.VMStat
 		return nil, dbErr("vm state", "VM state", err)
 	}
 	return v, nil
-}
-
-// putVM applies one compare-and-set with the given statements and reports whether it applied.
-func putVM(ctx context.Context, ins, upd *sql.Stmt, v *domain.VMState) (bool, error) {
-	if !domain.ValidVMState(v.State) {
-		return false, domain.Errorf(domain.EINVALID, "unknown VM state %q", v.State)
-	}
-	var res sql.Result
-	var err error
-	if v.Version == 0 {
-		res, err = ins.ExecContext(ctx, append([]any{v.WorkspaceID, v.State}, vmArgs(v)...)...)
-	} else {
-		res, err = upd.ExecContext(ctx, append(append([]any{v.State}, vmArgs(v)...), v.WorkspaceID, v.Version)...)
-	}
-	if err != nil {
-		return false, dbErr("put vm state", "VM state", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("sqlite: put vm state: %w", err)
-	}
-	if n == 0 {
-		return false, nil
-	}
-	v.Version++
-	return true, nil
 }
 
 // PutVMState stores v if the stored version is still v.Version; ECONFLICT otherwise.
@@ -88,39 +58,133 @@ func (s *Store) PutVMState(ctx context.Context, v *domain.VMState) error {
 	return nil
 }
 
-// PutVMStates applies each compare-and-set in one write transaction, with the two statements
-// prepared once, so a sweep that stops thousands of VMs costs one commit.
+// vmBatchRows is how many records one batched update carries (20 parameters each, under
+// SQLite's limit of 32766 parameters per statement).
+const vmBatchRows = 1000
+
+// vmBatchUpdate returns the statement that applies n compare-and-sets at once: the new
+// records are a VALUES list joined to the table by primary key, so a sweep that stops
+// thousands of VMs runs a handful of statements, not thousands.
+func vmBatchUpdate(n int) string {
+	var b strings.Builder
+	b.WriteString(`WITH c (workspace_id, version, state, phase, provider, instance_id, agent_url, agent_token_hash,
+		owner_id, state_changed_at, started_at, last_activity_at, last_heartbeat_at, last_client_at, clients,
+		keepalive_until, stop_reason, stop_detail, stopped_at, deadline) AS (VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	b.WriteString(`)
+	UPDATE workspace_vms AS v SET state = c.state, version = v.version + 1, phase = c.phase,
+		provider = c.provider, instance_id = c.instance_id, agent_url = c.agent_url,
+		agent_token_hash = c.agent_token_hash, owner_id = c.owner_id, state_changed_at = c.state_changed_at,
+		started_at = c.started_at, last_activity_at = c.last_activity_at, last_heartbeat_at = c.last_heartbeat_at,
+		last_client_at = c.last_client_at, clients = c.clients, keepalive_until = c.keepalive_until,
+		stop_reason = c.stop_reason, stop_detail = c.stop_detail, stopped_at = c.stopped_at, deadline = c.deadline
+	FROM c WHERE v.workspace_id = c.workspace_id AND v.version = c.version
+	RETURNING workspace_id`)
+	return b.String()
+}
+
+// PutVMStates applies each compare-and-set in one write transaction: new records one by one
+// (they are rare in a batch), updates all in one statement.
 func (s *Store) PutVMStates(ctx context.Context, states []*domain.VMState) ([]bool, error) {
 	applied := make([]bool, len(states))
 	if len(states) == 0 {
 		return applied, nil
 	}
+	for _, v := range states {
+		if !domain.ValidVMState(v.State) {
+			return nil, domain.Errorf(domain.EINVALID, "unknown VM state %q", v.State)
+		}
+	}
+	var rows [][]any
+	byID := map[string]int{}
+	for i, v := range states {
+		if v.Version != 0 {
+			rows = append(rows, append([]any{v.WorkspaceID, v.Version, v.State}, vmArgs(v)...))
+			byID[v.WorkspaceID] = i
+		}
+	}
 	err := s.write(ctx, "put vm states", func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, vmInsert)
-		if err != nil {
-			return fmt.Errorf("sqlite: put vm states: %w", err)
+		if len(rows) < len(states) {
+			ins, err := tx.PrepareContext(ctx, vmInsert)
+			if err != nil {
+				return fmt.Errorf("sqlite: put vm states: %w", err)
+			}
+			defer ins.Close()
+			for i, v := range states {
+				if v.Version != 0 {
+					continue
+				}
+				res, err := ins.ExecContext(ctx, append([]any{v.WorkspaceID, v.State}, vmArgs(v)...)...)
+				if err != nil {
+					return dbErr("put vm state", "VM state", err)
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return fmt.Errorf("sqlite: put vm states: %w", err)
+				}
+				applied[i] = n > 0
+			}
 		}
-		defer ins.Close()
-		upd, err := tx.PrepareContext(ctx, vmUpdate)
-		if err != nil {
-			return fmt.Errorf("sqlite: put vm states: %w", err)
+		if len(rows) == 0 {
+			return nil
 		}
-		defer upd.Close()
-		for i, v := range states {
-			if applied[i], err = putVM(ctx, ins, upd, v); err != nil {
-				return err
+		// Full chunks share one prepared statement: parsing a thousand-row VALUES list
+		// costs as much as running it.
+		stmts := map[int]*sql.Stmt{}
+		defer func() {
+			for _, st := range stmts {
+				st.Close()
+			}
+		}()
+		for len(rows) > 0 {
+			chunk := rows[:min(len(rows), vmBatchRows)]
+			rows = rows[len(chunk):]
+			args := make([]any, 0, len(chunk)*20)
+			for _, r := range chunk {
+				args = append(args, r...)
+			}
+			st := stmts[len(chunk)]
+			if st == nil {
+				var err error
+				if st, err = tx.PrepareContext(ctx, vmBatchUpdate(len(chunk))); err != nil {
+					return fmt.Errorf("sqlite: put vm states: %w", err)
+				}
+				stmts[len(chunk)] = st
+			}
+			res, err := st.QueryContext(ctx, args...)
+			if err != nil {
+				return dbErr("put vm states", "VM state", err)
+			}
+			for res.Next() {
+				var id string
+				if err := res.Scan(&id); err != nil {
+					res.Close()
+					return fmt.Errorf("sqlite: put vm states: %w", err)
+				}
+				applied[byID[id]] = true
+			}
+			if err := res.Err(); err != nil {
+				res.Close()
+				return dbErr("put vm states", "VM state", err)
+			}
+			if err := res.Close(); err != nil {
+				return fmt.Errorf("sqlite: put vm states: %w", err)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		// The transaction rolled back: nothing was applied, so no version may stay incremented.
-		for i, ok := range applied {
-			if ok {
-				states[i].Version--
-			}
-		}
 		return nil, err
+	}
+	for i, ok := range applied {
+		if ok {
+			states[i].Version++
+		}
 	}
 	return applied, nil
 }
