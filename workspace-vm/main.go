@@ -17,9 +17,12 @@ import (
 	"time"
 
 	"github.com/vibecode/vibecode/shared/config"
+	"github.com/vibecode/vibecode/shared/domain"
+	"github.com/vibecode/vibecode/shared/lifecycle/agentclient"
 	"github.com/vibecode/vibecode/shared/ticket"
 	"github.com/vibecode/vibecode/workspace-vm/agent"
 	"github.com/vibecode/vibecode/workspace-vm/collab"
+	"github.com/vibecode/vibecode/workspace-vm/spot"
 	"github.com/vibecode/vibecode/workspace-vm/terminal"
 )
 
@@ -90,6 +93,9 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	startLifecycle(ctx, stop, cfg, log, func(preempted bool) domain.Heartbeat {
+		return heartbeatOf(activity, terms, hub, preempted)
+	})
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
@@ -106,4 +112,47 @@ func run() error {
 	}
 	log.Info("agent stopped")
 	return nil
+}
+
+// startLifecycle starts the agent's side of the lifecycle: heartbeats to the control plane
+// when it gave a URL and token, and the spot interruption watcher on a spot cloud, which
+// reports the preemption and then shuts the agent down like SIGTERM does (save, close 4503).
+func startLifecycle(ctx context.Context, stop func(), cfg config.Agent, log *slog.Logger, report func(preempted bool) domain.Heartbeat) {
+	var hb *agentclient.Client
+	if cfg.ControlPlaneURL != "" && cfg.Token != "" {
+		hb = agentclient.New(cfg.ControlPlaneURL, cfg.WorkspaceID, cfg.Token)
+		go hb.Run(ctx, cfg.HeartbeatInterval, func() domain.Heartbeat { return report(false) }, nil,
+			func(err error) { log.Warn("heartbeat failed", "err", err) })
+	}
+	if cfg.Spot != "" {
+		go func() {
+			_ = spot.Run(ctx, spot.Options{Cloud: cfg.Spot}, func(n spot.Notice) {
+				log.Warn("spot interruption notice: shutting down", "cloud", n.Cloud, "action", n.Action, "at", n.Time)
+				if hb != nil {
+					sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+					if _, err := hb.Send(sctx, report(true)); err != nil {
+						log.Warn("reporting the preemption failed", "err", err)
+					}
+					cancel()
+				}
+				stop()
+			})
+		}()
+	}
+}
+
+// heartbeatOf is what the agent reports: the last terminal input, output and collab edit,
+// and its connected clients.
+func heartbeatOf(a *agent.Activity, terms *terminal.Manager, hub *collab.Hub, preempted bool) domain.Heartbeat {
+	snap := a.Snapshot()
+	at := func(kind string) *time.Time {
+		if t, ok := snap[kind]; ok {
+			return &t
+		}
+		return nil
+	}
+	return domain.Heartbeat{
+		LastInputAt: at(terminal.ActivityInput), LastOutputAt: at(terminal.ActivityOutput), LastEditAt: at(agent.ActivityCollab),
+		TerminalClients: terms.Stats().Clients, CollabClients: hub.Stats().Clients, Preempted: preempted,
+	}
 }

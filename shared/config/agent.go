@@ -65,12 +65,21 @@ type Agent struct {
 	ShutdownTimeout time.Duration
 	// LogLevel is debug, info, warn or error (LOG_LEVEL, default info).
 	LogLevel slog.Level
+
+	// Lifecycle (set by the control plane's VM providers, see domain.AgentConfig): with
+	// ControlPlaneURL (AGENT_CONTROL_PLANE_URL) and Token (AGENT_TOKEN) the agent sends
+	// heartbeats every HeartbeatInterval (AGENT_HEARTBEAT_INTERVAL, default 30s); Spot
+	// (AGENT_SPOT: aws or gcp) makes it watch that cloud's spot interruption notice.
+	ControlPlaneURL   string
+	Token             string
+	HeartbeatInterval time.Duration
+	Spot              string
 }
 
 // agentSecretEnv are variables the agent may be started with that a user's shell must not
 // inherit: a workspace's owner must not be able to read the agent's admin token, for one.
 var agentSecretEnv = []string{
-	"AGENT_ADMIN_TOKEN", "TICKET_PRIVATE_KEY", "JWT_SECRET", "DATABASE_URL", "REDIS_URL",
+	"AGENT_ADMIN_TOKEN", "AGENT_TOKEN", "TICKET_PRIVATE_KEY", "JWT_SECRET", "DATABASE_URL", "REDIS_URL",
 	"EMBEDDINGS_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY",
 	"GROQ_API_KEY", "DEEPSEEK_API_KEY",
 }
@@ -155,6 +164,11 @@ func AgentFromEnv(getenv func(string) string) (Agent, error) {
 	}
 	if c.TerminalMaxSessions < 1 || c.TerminalMaxClients < 1 {
 		p.fail("AGENT_TERMINAL_MAX_SESSIONS", "and AGENT_TERMINAL_MAX_CLIENTS must be at least 1")
+	}
+	c.ControlPlaneURL, c.Token = p.str("AGENT_CONTROL_PLANE_URL", ""), p.str("AGENT_TOKEN", "")
+	c.HeartbeatInterval = p.duration("AGENT_HEARTBEAT_INTERVAL", 30*time.Second)
+	if c.Spot = p.str("AGENT_SPOT", ""); c.Spot != "" && c.Spot != "aws" && c.Spot != "gcp" {
+		p.fail("AGENT_SPOT", "must be aws or gcp")
 	}
 	for _, d := range []*string{&c.WorkspaceDir, &c.StateDir, &c.TicketPublicKeyFile} {
 		if abs, err := filepath.Abs(*d); err == nil {
