@@ -94,9 +94,9 @@ type Options struct {
 	// FileReadDelay debounces reading a file that changed on disk, so a file written in
 	// several chunks is read once, whole. Default 100 ms.
 	FileReadDelay time.Duration
-	// OnActivity, if set, is called with "collab" when a client makes a real edit (not for
-	// awareness, pings or reconnects), so the lifecycle can tell an idle tab from work. It
-	// must not block.
+	// OnActivity, if set, is called with "collab" when clients make real edits (once per
+	// batch stored together; not for awareness, pings or reconnects), so the lifecycle can
+	// tell an idle tab from work. It must not block.
 	OnActivity func(kind string)
 	// Logger receives operational messages. Default: discard.
 	Logger *slog.Logger

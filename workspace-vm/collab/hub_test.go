@@ -88,8 +88,9 @@ func TestHub_Serve_RelaysUpdates(t *testing.T) {
 	a.waitFor("convergence", func() bool {
 		return a.text() == b.text() && strings.Contains(a.text(), "A:") && strings.Contains(a.text(), ":B")
 	})
-	if got := e.edits.Load(); got < 4 {
-		t.Errorf("OnActivity saw %d edits, want at least 4", got)
+	// Edits stored together (one fsync) are reported together.
+	if got := e.edits.Load(); got < 1 {
+		t.Errorf("OnActivity saw %d edits, want some", got)
 	}
 	// The sender does not get its own update back.
 	a.mu.Lock()
