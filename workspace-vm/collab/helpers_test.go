@@ -219,6 +219,19 @@ func (e *env) writeFile(name, content string) {
 	}
 }
 
+// replaceFile writes a file the way editors and git's checkout do it safely: a temporary
+// file renamed over the old one, so no reader ever sees it half-written.
+func (e *env) replaceFile(name, content string) {
+	e.t.Helper()
+	tmp := e.file(name) + ".tmp-test"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, e.file(name)); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func (e *env) readFile(name string) string {
 	b, err := os.ReadFile(e.file(name))
 	if err != nil {

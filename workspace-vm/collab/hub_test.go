@@ -483,7 +483,9 @@ func TestHub_FileSync(t *testing.T) {
 		b.mu.Lock()
 		before := b.updates
 		b.mu.Unlock()
-		e.writeFile("pkg/a.go", "package a\n\n// from the terminal\nfunc A() {}\n")
+		// Written atomically: a writer that truncates first may be read half-way, and its
+		// change then arrives as two updates (still converging to the same text).
+		e.replaceFile("pkg/a.go", "package a\n\n// from the terminal\nfunc A() {}\n")
 		for _, p := range []*peer{a, b} {
 			p.waitText("package a\n\n// from the terminal\nfunc A() {}\n")
 		}
