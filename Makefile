@@ -8,7 +8,7 @@ STATICCHECK_VERSION ?= v0.8.2
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags "-s -w"
 LAMBDA_ENV := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 
-.PHONY: run test deps lint bench build web web-test build-lambdas build-ApiFunction build-SearchFunction build-IngestFunction build-AiFunction build-AiStreamFunction clean
+.PHONY: run test deps lint bench build web web-test build-lambdas build-ApiFunction build-SearchFunction build-IngestFunction build-AiFunction build-AiStreamFunction build-LifecycleFunction clean
 
 ## run: the local stack on 127.0.0.1:8080 (PORT, HOST, VIBECODE_DATA_DIR override), web IDE at /
 run: web
@@ -59,7 +59,7 @@ build:
 
 ## build-lambdas: every function as an arm64 Lambda bootstrap in bin/lambda/<Function>/
 build-lambdas:
-	for f in ApiFunction SearchFunction IngestFunction AiFunction AiStreamFunction; do $(MAKE) build-$$f ARTIFACTS_DIR=bin/lambda/$$f || exit 1; done
+	for f in ApiFunction SearchFunction IngestFunction AiFunction AiStreamFunction LifecycleFunction; do $(MAKE) build-$$f ARTIFACTS_DIR=bin/lambda/$$f || exit 1; done
 
 # SAM (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set.
 build-ApiFunction:
@@ -72,6 +72,9 @@ build-AiFunction build-AiStreamFunction:
 # tree-sitter to line-based chunks for non-Go languages (Go keeps go/ast); see shared/chunk.
 build-IngestFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/ingest
+# The lifecycle function: HTTP routes and the EventBridge sweeper schedule in one binary.
+build-LifecycleFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/lifecycle
 
 clean:
 	rm -rf bin

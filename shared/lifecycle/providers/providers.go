@@ -1,6 +1,7 @@
 // Package providers opens the domain.VMProvider the configuration selects (VM_PROVIDER:
 // local, ec2 or gce). Only the lifecycle function and the local stack import it, so the cloud
-// SDKs stay out of every other function's binary.
+// SDKs stay out of every other function's binary; Lambda builds (tag lambda.norpc) also leave
+// out the Compute Engine client, which alone would add tens of megabytes.
 package providers
 
 import (
@@ -11,7 +12,6 @@ import (
 	"github.com/vibecode/vibecode/shared/config"
 	"github.com/vibecode/vibecode/shared/domain"
 	"github.com/vibecode/vibecode/shared/ec2"
-	"github.com/vibecode/vibecode/shared/gce"
 	"github.com/vibecode/vibecode/shared/localvm"
 )
 
@@ -34,12 +34,8 @@ func FromConfig(ctx context.Context, cfg config.Config, files domain.FileStore, 
 			return nil, nil, err
 		}
 		return p, func() error { return nil }, nil
-	case gce.Name:
-		p, err := gce.New(ctx, gce.Options{
-			Project: l.GCEProject, Zone: l.GCEZone, Endpoint: l.GCEEndpoint, MachineType: l.GCEMachineType,
-			Image: l.GCEImage, Network: l.GCENetwork, Subnetwork: l.GCESubnetwork, ServiceAccount: l.GCEServiceAccount,
-			DiskGB: int64(l.GCEDiskGB), AgentPort: l.AgentPort,
-		})
+	case "gce":
+		p, err := openGCE(ctx, l)
 		if err != nil {
 			return nil, nil, err
 		}
