@@ -105,7 +105,7 @@ func InstanceName(workspaceID string) string { return "vc-" + strings.ToLower(wo
 func (p *Provider) Start(ctx context.Context, spec domain.VMSpec) (domain.VMInstance, error) {
 	name := InstanceName(spec.WorkspaceID)
 	env := agentEnv(spec.Agent, p.opts.AgentPort)
-	inst, err := p.svc.Instances.Get(p.opts.Project, p.opts.Zone, name).Context(ctx).Do()
+	_, err := p.svc.Instances.Get(p.opts.Project, p.opts.Zone, name).Context(ctx).Do()
 	if isNotFound(err) {
 		return p.insert(ctx, spec, name, env)
 	}
@@ -113,7 +113,8 @@ func (p *Provider) Start(ctx context.Context, spec domain.VMSpec) (domain.VMInst
 		return domain.VMInstance{}, fmt.Errorf("gce: get %s: %w", name, err)
 	}
 	// A preempted VM may still be stopping; it can be started once TERMINATED.
-	if inst, err = p.waitStatus(ctx, name, "TERMINATED", "RUNNING", "PROVISIONING", "STAGING"); err != nil {
+	inst, err := p.waitStatus(ctx, name, "TERMINATED", "RUNNING", "PROVISIONING", "STAGING")
+	if err != nil {
 		return domain.VMInstance{}, err
 	}
 	if inst.Status != "TERMINATED" {

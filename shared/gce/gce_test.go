@@ -38,7 +38,6 @@ type fakeVM struct {
 
 type fakeOp struct {
 	name, err string
-	polled    bool
 }
 
 const prefix = "/compute/v1/projects/proj/zones/europe-west1-b/"
