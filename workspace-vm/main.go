@@ -22,6 +22,7 @@ import (
 	"github.com/vibecode/vibecode/shared/ticket"
 	"github.com/vibecode/vibecode/workspace-vm/agent"
 	"github.com/vibecode/vibecode/workspace-vm/collab"
+	"github.com/vibecode/vibecode/workspace-vm/filesync"
 	"github.com/vibecode/vibecode/workspace-vm/spot"
 	"github.com/vibecode/vibecode/workspace-vm/terminal"
 )
@@ -114,6 +115,28 @@ func run() error {
 	return nil
 }
 
+// startFileSync reports changes on the workspace disk (a terminal `git checkout`, a build, a
+// document the collab hub wrote) to the control plane's file API with the agent token, so
+// the stored files and the search index follow the disk.
+func startFileSync(ctx context.Context, cfg config.Agent, log *slog.Logger) {
+	rep, err := filesync.NewHTTPReporter(filesync.HTTPReporterOptions{BaseURL: cfg.ControlPlaneURL, WorkspaceID: cfg.WorkspaceID,
+		AgentToken: cfg.Token, Logger: log})
+	if err != nil {
+		log.Warn("file sync disabled", "err", err)
+		return
+	}
+	w, err := filesync.New(filesync.Options{Dir: cfg.WorkspaceDir, Reporter: rep, Logger: log})
+	if err != nil {
+		log.Warn("file sync disabled", "err", err)
+		return
+	}
+	go func() {
+		if err := w.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("file sync stopped", "err", err)
+		}
+	}()
+}
+
 // startLifecycle starts the agent's side of the lifecycle: heartbeats to the control plane
 // when it gave a URL and token, and the spot interruption watcher on a spot cloud, which
 // reports the preemption and then shuts the agent down like SIGTERM does (save, close 4503).
@@ -123,6 +146,7 @@ func startLifecycle(ctx context.Context, stop func(), cfg config.Agent, log *slo
 		hb = agentclient.New(cfg.ControlPlaneURL, cfg.WorkspaceID, cfg.Token)
 		go hb.Run(ctx, cfg.HeartbeatInterval, func() domain.Heartbeat { return report(false) }, nil,
 			func(err error) { log.Warn("heartbeat failed", "err", err) })
+		startFileSync(ctx, cfg, log)
 	}
 	if cfg.Spot != "" {
 		go func() {

@@ -101,10 +101,10 @@ func (a *API) routes() []route {
 		{"PATCH /api/workspaces/{id}/projects/{projectId}", a.workspace(a.updateProject)},
 		{"DELETE /api/workspaces/{id}/projects/{projectId}", a.workspace(a.deleteProject)},
 
-		{"GET /api/workspaces/{id}/files", a.workspace(a.listFiles)},
-		{"GET /api/workspaces/{id}/files/{path...}", a.workspace(a.getFile)},
-		{"PUT /api/workspaces/{id}/files/{path...}", a.workspace(a.putFile)},
-		{"DELETE /api/workspaces/{id}/files/{path...}", a.workspace(a.deleteFile)},
+		{"GET /api/workspaces/{id}/files", a.agentFiles(a.listFiles)},
+		{"GET /api/workspaces/{id}/files/{path...}", a.agentFiles(a.getFile)},
+		{"PUT /api/workspaces/{id}/files/{path...}", a.agentFiles(a.putFile)},
+		{"DELETE /api/workspaces/{id}/files/{path...}", a.agentFiles(a.deleteFile)},
 		{"POST /api/workspaces/{id}/import", a.workspace(a.importArchive)},
 
 		{"GET /api/health", a.health},

@@ -2,6 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"net/http"
 
 	"github.com/vibecode/vibecode/shared/auth"
@@ -20,7 +23,58 @@ func currentWorkspace(ctx context.Context) *domain.Workspace {
 // other workspace, existing or not, answers 404 with the same message, so IDs of other
 // users' workspaces cannot be probed.
 func (a *core) workspace(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
-	return a.authed(func(w http.ResponseWriter, r *http.Request) error {
+	return a.authed(a.ownedWorkspace(h))
+}
+
+// agentFiles is workspace for the file routes, which the workspace's own agent may also
+// call: it reports changes made on the VM's disk (a terminal `git checkout`, a build) so the
+// files and the search index stay in step. The agent presents X-Agent-Token, the token the
+// control plane generated for the VM's current start; it acts as the workspace's owner and
+// only within that one workspace.
+func (a *core) agentFiles(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	user := a.workspace(h)
+	agent := a.ownedWorkspace(h)
+	return func(w http.ResponseWriter, r *http.Request) error {
+		token := r.Header.Get("X-Agent-Token")
+		if token == "" {
+			return user(w, r)
+		}
+		p, err := a.agentPrincipal(r.Context(), r.PathValue("id"), token)
+		if err != nil {
+			return err
+		}
+		return agent(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	}
+}
+
+// agentPrincipal checks an agent token against the workspace's VM record and returns the
+// workspace owner as the principal. Any mismatch is the same EUNAUTHORIZED.
+func (a *core) agentPrincipal(ctx context.Context, workspaceID, token string) (*auth.Principal, error) {
+	invalid := domain.Errorf(domain.EUNAUTHORIZED, "agent token is invalid for this workspace")
+	st, err := a.store.VMState(ctx, workspaceID)
+	if domain.ErrorCode(err) == domain.ENOTFOUND {
+		return nil, invalid
+	} else if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(token))
+	if st.AgentTokenHash == "" || subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(st.AgentTokenHash)) != 1 {
+		return nil, invalid
+	}
+	ws, err := a.store.WorkspaceByID(ctx, workspaceID)
+	if err != nil {
+		return nil, invalid
+	}
+	u, err := a.store.UserByID(ctx, ws.OwnerID)
+	if err != nil {
+		return nil, invalid
+	}
+	return &auth.Principal{User: u}, nil
+}
+
+// ownedWorkspace loads the workspace named by {id} and checks that the principal owns it.
+func (a *core) ownedWorkspace(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		ctx := r.Context()
 		id := r.PathValue("id")
 		ws, err := domain.Cached(ctx, a.cache, domain.CacheKey(id, "meta"), domain.TTLMedium, a.cacheErr(ctx),
@@ -35,7 +89,7 @@ func (a *core) workspace(h func(http.ResponseWriter, *http.Request) error) func(
 			return notFound
 		}
 		return h(w, r.WithContext(context.WithValue(ctx, workspaceKey{}, ws)))
-	})
+	}
 }
 
 func (a *API) listWorkspaces(w http.ResponseWriter, r *http.Request) error {

@@ -20,8 +20,11 @@ type HTTPReporterOptions struct {
 	// WorkspaceID is the workspace whose files are written. Required.
 	WorkspaceID string
 	// Credential is sent as "Authorization: Bearer <Credential>": an API key from the
-	// agent's configuration. Required.
+	// agent's configuration. Either it or AgentToken is required.
 	Credential string
+	// AgentToken is sent as "X-Agent-Token": the token the control plane gave this VM's
+	// agent, which lets it write the files of its own workspace and nothing else.
+	AgentToken string
 	// Client sends the requests. Default: a client with a 60 s timeout.
 	Client *http.Client
 	// Logger receives changes refused for good. Default: discard.
@@ -40,8 +43,8 @@ var _ Reporter = (*HTTPReporter)(nil)
 
 // NewHTTPReporter checks the options and returns a reporter.
 func NewHTTPReporter(opts HTTPReporterOptions) (*HTTPReporter, error) {
-	if opts.BaseURL == "" || opts.WorkspaceID == "" || opts.Credential == "" {
-		return nil, errors.New("filesync: HTTPReporterOptions needs BaseURL, WorkspaceID and Credential")
+	if opts.BaseURL == "" || opts.WorkspaceID == "" || (opts.Credential == "" && opts.AgentToken == "") {
+		return nil, errors.New("filesync: HTTPReporterOptions needs BaseURL, WorkspaceID and a Credential or AgentToken")
 	}
 	base, err := url.Parse(strings.TrimRight(opts.BaseURL, "/"))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
@@ -102,7 +105,11 @@ func (r *HTTPReporter) send(ctx context.Context, c Change) error {
 	if err != nil {
 		return &permanentError{msg: err.Error()}
 	}
-	req.Header.Set("Authorization", "Bearer "+r.opts.Credential)
+	if r.opts.AgentToken != "" {
+		req.Header.Set("X-Agent-Token", r.opts.AgentToken)
+	} else {
+		req.Header.Set("Authorization", "Bearer "+r.opts.Credential)
+	}
 	if !c.Deleted {
 		req.Header.Set("Content-Type", "application/octet-stream")
 	}

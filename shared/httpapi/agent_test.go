@@ -1,0 +1,89 @@
+package httpapi_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vibecode/vibecode/shared/auth"
+	"github.com/vibecode/vibecode/shared/domain"
+	"github.com/vibecode/vibecode/shared/httpapi"
+	"github.com/vibecode/vibecode/shared/lru"
+	"github.com/vibecode/vibecode/shared/sqlite"
+)
+
+// TestAgentToken_FilesOfItsWorkspaceOnly checks that a workspace's agent can report disk
+// changes with its X-Agent-Token, and that the token opens nothing else.
+func TestAgentToken_FilesOfItsWorkspaceOnly(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	svc, err := auth.New(store, auth.Options{Secret: []byte(strings.Repeat("k", 32)), AccessTTL: time.Minute, RefreshTTL: time.Hour, BcryptCost: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changes []domain.FileChange
+	api := httpapi.New(store, lru.New(100), svc, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Options{
+		MaxBodyBytes: 1 << 20, MaxFileBytes: 1 << 20,
+		OnFileChange: func(_ context.Context, c ...domain.FileChange) error { changes = append(changes, c...); return nil },
+	})
+	now := time.Now().UTC()
+	owner := &domain.User{ID: domain.NewID(), Email: "o@example.com", Role: domain.RoleUser, CreatedAt: now, UpdatedAt: now}
+	if err := store.CreateUser(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	mine := &domain.Workspace{ID: domain.NewID(), OwnerID: owner.ID, Name: "mine", CreatedAt: now, UpdatedAt: now}
+	other := &domain.Workspace{ID: domain.NewID(), OwnerID: owner.ID, Name: "other", CreatedAt: now, UpdatedAt: now}
+	for _, w := range []*domain.Workspace{mine, other} {
+		if err := store.CreateWorkspace(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := sha256.Sum256([]byte("agent-secret"))
+	if err := store.PutVMState(ctx, &domain.VMState{WorkspaceID: mine.ID, State: domain.VMRunning, AgentTokenHash: hex.EncodeToString(sum[:]),
+		OwnerID: owner.ID, StateChangedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	do := func(method, path, token, body string) int {
+		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		if token != "" {
+			r.Header.Set("X-Agent-Token", token)
+		}
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	files := "/api/workspaces/" + mine.ID + "/files/"
+	if got := do("PUT", files+"src/a.go", "agent-secret", "package a"); got != 201 {
+		t.Fatalf("agent PUT = %d, want 201", got)
+	}
+	if len(changes) != 1 || changes[0].Path != "src/a.go" {
+		t.Fatalf("file changes reported = %+v", changes)
+	}
+	if got := do("DELETE", files+"src/a.go", "agent-secret", ""); got != 204 {
+		t.Fatalf("agent DELETE = %d, want 204", got)
+	}
+	for name, tc := range map[string]struct {
+		method, path, token string
+		want                int
+	}{
+		"wrong token":          {"PUT", files + "b.go", "guess", 401},
+		"another workspace":    {"PUT", "/api/workspaces/" + other.ID + "/files/b.go", "agent-secret", 401},
+		"not a file route":     {"GET", "/api/workspaces/" + mine.ID, "agent-secret", 401},
+		"projects":             {"GET", "/api/workspaces/" + mine.ID + "/projects", "agent-secret", 401},
+		"no credential at all": {"GET", files + "b.go", "", 401},
+	} {
+		if got := do(tc.method, tc.path, tc.token, "x"); got != tc.want {
+			t.Errorf("%s: %s %s = %d, want %d", name, tc.method, tc.path, got, tc.want)
+		}
+	}
+}
