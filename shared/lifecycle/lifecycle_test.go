@@ -492,3 +492,41 @@ func TestSweep_ManyAtOnce(t *testing.T) {
 		t.Fatalf("%d still running", running)
 	}
 }
+
+func TestService_StartReplacesADeadAgent(t *testing.T) {
+	e := newEnv(t, nil)
+	e.start()
+	// The agent died without a word (a restarted local stack killed it): no heartbeats, and
+	// /healthz does not answer 200.
+	e.clock.Advance(2 * time.Minute)
+	e.agent.status.Store(http.StatusBadGateway)
+	done := make(chan *lifecycle.StartResult, 1)
+	go func() {
+		res, err := e.svc.Start(context.Background(), e.ws, e.user)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}()
+	// The start stops the dead VM and starts a new one, which must become healthy.
+	for {
+		if starts, _, _ := e.prov.counts(); starts == 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	e.agent.status.Store(http.StatusOK)
+	res := <-done
+	if res == nil || !res.Started {
+		t.Fatalf("start over a dead agent = %+v", res)
+	}
+	if _, stops, running := e.prov.counts(); stops != 1 || running != 1 {
+		t.Fatalf("stops, running = %d, %d", stops, running)
+	}
+	// With a recent heartbeat, a start does not probe the agent at all.
+	e.heartbeat(domain.Heartbeat{})
+	e.agent.status.Store(http.StatusBadGateway)
+	if again := e.start(); again.Started {
+		t.Fatal("a start with a recent heartbeat restarted the VM")
+	}
+}

@@ -32,7 +32,22 @@ func (s *Service) Start(ctx context.Context, ws *domain.Workspace, user *domain.
 		now := s.now()
 		switch v.State {
 		case domain.VMRunning:
-			return s.result(v, user, false, nil, 0)
+			if s.agentAlive(ctx, v, now) {
+				return s.result(v, user, false, nil, 0)
+			}
+			// The record says running but the agent is gone (a local stack that restarted
+			// killed it, a VM that died): stop what is left, then start afresh.
+			next := *v
+			s.toStopping(&next, domain.StopAgentLost, now)
+			next.Deadline = tp(now.Add(s.opts.StopTimeout))
+			if err := s.store.PutVMState(ctx, &next); domain.ErrorCode(err) == domain.ECONFLICT {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			if err := s.doStop(ctx, &next); err != nil {
+				return nil, err
+			}
 		case domain.VMStarting, domain.VMStopping:
 			if v.Deadline != nil && !now.Before(*v.Deadline) {
 				// Its owner died or gave up: finish it the way the sweeper would, then go on.
@@ -142,6 +157,27 @@ func (s *Service) result(v *domain.VMState, user *domain.User, started bool, pha
 		Status: *s.status(v), Started: started, AgentURL: v.AgentURL, Phases: phases, TotalMS: total,
 		Tickets: Tickets{Terminal: term, Collab: collab, ExpiresAt: time.Now().Add(ttl).UTC().Truncate(time.Second)},
 	}, nil
+}
+
+// agentAlive reports whether a running record's agent is alive: it sent a heartbeat within
+// two intervals, or it answers /healthz now (one try, 2 s at most).
+func (s *Service) agentAlive(ctx context.Context, v *domain.VMState, now time.Time) bool {
+	if v.LastHeartbeatAt != nil && now.Sub(*v.LastHeartbeatAt) <= 2*s.opts.HeartbeatInterval {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(v.AgentURL, "/")+"/healthz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := s.opts.HTTPClient.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // waitHealthy polls GET {url}/healthz until it answers 200, backing off from 5 ms to 250 ms.
