@@ -15,7 +15,7 @@ func TestFromConfig(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for env, want := range map[string]string{
 		"": "local",
-		"VM_PROVIDER=ec2,EC2_REGION=eu-west-1,EC2_AMI_ID=ami-1,EC2_ENDPOINT=http://127.0.0.1:1":                     "ec2",
+		"VM_PROVIDER=ec2,EC2_REGION=eu-west-1,EC2_AMI_ID=ami-1,EC2_ENDPOINT=http://127.0.0.1:1":                   "ec2",
 		"VM_PROVIDER=gce,GCE_PROJECT=p,GCE_ZONE=europe-west1-b,GCE_IMAGE=img,GCE_ENDPOINT=http://127.0.0.1:1/v1/": "gce",
 	} {
 		vars := map[string]string{"VIBECODE_DATA_DIR": t.TempDir()}
