@@ -68,7 +68,9 @@ func (s *Service) Start(ctx context.Context, ws *domain.Workspace, user *domain.
 			next.StateChangedAt, next.StartedAt = now, tp(now)
 			next.StopReason, next.StopDetail = "", ""
 			next.Clients, next.KeepaliveUntil = 0, nil
-			next.Deadline = tp(now.Add(s.opts.StartTimeout))
+			// Only a start whose owner died outlives this: the owner gives up after
+			// StartTimeout and cleans up within StopTimeout.
+			next.Deadline = tp(now.Add(s.opts.StartTimeout + s.opts.StopTimeout))
 			if err := s.store.PutVMState(ctx, &next); domain.ErrorCode(err) == domain.ECONFLICT {
 				continue // someone else moved first: look again
 			} else if err != nil {
