@@ -63,7 +63,7 @@ func lcStack(t *testing.T, env map[string]string) string {
 		t.Fatal(err)
 	}
 	all := map[string]string{
-		"BCRYPT_COST": "4", "VIBECODE_DATA_DIR": t.TempDir(), "VIBECODE_AGENT_BIN": bin, "CONTROL_PLANE_URL": base,
+		"BCRYPT_COST": "4", "ADMIN_EMAILS": "admin@example.com", "VIBECODE_DATA_DIR": t.TempDir(), "VIBECODE_AGENT_BIN": bin, "CONTROL_PLANE_URL": base,
 		"TICKET_PRIVATE_KEY": ticket.EncodePrivateKey(priv),
 		"IDLE_TIMEOUT":       "4s", "IDLE_TIMEOUT_NO_CLIENTS": "1500ms", "STOP_WARNING": "1s",
 		"AGENT_HEARTBEAT_INTERVAL": "200ms", "AGENT_LOST_AFTER": "30s", "SWEEP_INTERVAL": "100ms",
@@ -241,7 +241,11 @@ func testLifecycle(t *testing.T, base string) {
 	}
 	owner.expect(200, "POST", p+"/stop", nil)
 
-	// The sweep route is for service accounts and admins only.
+	// The sweep route is for service accounts and admins only (Cloud Scheduler on GCP).
 	owner.expect(403, "POST", "/api/lifecycle/sweep", nil)
 	(&client{t: t, base: base}).expect(401, "POST", "/api/lifecycle/sweep", nil)
+	admin := signup(t, base, "admin@example.com")
+	if rep := admin.expect(200, "POST", "/api/lifecycle/sweep", nil).json(t); rep["due"] == nil || rep["reasons"] == nil {
+		t.Fatalf("sweep report = %v", rep)
+	}
 }
