@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
+import { Icon } from '../ui/icons'
 import { aiErrorMessage, streamAI, type ChatMessage, type CitationInfo, type Done } from '../lib/ai'
 import { parseCitations, splitBlocks, type Citation } from '../lib/citations'
 import { useValue } from '../lib/signal'
@@ -159,7 +160,7 @@ export function ChatPanel({ ide, hidden }: { ide: IdeController; hidden?: boolea
       <div class="side-head">
         <h2 id="chat-title">AI chat</h2>
         <div class="side-actions">
-          <button type="button" class="icon" title="New chat" aria-label="New chat" onClick={() => { abort?.abort(); setMsgs([]) }}>＋</button>
+          <button type="button" class="icon" title="New chat" aria-label="New chat" onClick={() => { abort?.abort(); setMsgs([]) }}><Icon name="plus" size={16} /></button>
           <button type="button" class="icon" title="Close" aria-label="Close the chat" onClick={() => { ide.chatOpen.value = false }}>×</button>
         </div>
       </div>

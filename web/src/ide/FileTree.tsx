@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { buildTree, dropTarget, formatBytes, isWithin, visibleRows, type TreeNode } from '../lib/paths'
 import { useValue } from '../lib/signal'
 import type { IdeController } from './controller'
+import { Icon } from '../ui/icons'
 
 function icon(n: TreeNode, open: boolean): string {
   if (n.kind === 'dir') return open ? '▾' : '▸'
@@ -135,10 +136,10 @@ export function FileTree({ ide }: { ide: IdeController }) {
       <div class="side-head">
         <h2 id="explorer-title">Explorer</h2>
         <div class="side-actions">
-          <button type="button" class="icon" title="New file" aria-label="New file" onClick={() => ide.newFile()}>+📄</button>
-          <button type="button" class="icon" title="New folder" aria-label="New folder" onClick={() => ide.newFolder()}>+📁</button>
-          <button type="button" class="icon" title="Refresh" aria-label="Refresh the file list" onClick={() => ide.refreshFiles()}>↻</button>
-          <button type="button" class="icon" title="Collapse all" aria-label="Collapse all folders" onClick={() => { ide.expanded.value = new Set() }}>⊟</button>
+          <button type="button" class="icon" title="New file" aria-label="New file" onClick={() => ide.newFile()}><Icon name="newFile" size={16} /></button>
+          <button type="button" class="icon" title="New folder" aria-label="New folder" onClick={() => ide.newFolder()}><Icon name="newFolder" size={16} /></button>
+          <button type="button" class="icon" title="Refresh" aria-label="Refresh the file list" onClick={() => ide.refreshFiles()}><Icon name="refresh" size={16} /></button>
+          <button type="button" class="icon" title="Collapse all" aria-label="Collapse all folders" onClick={() => { ide.expanded.value = new Set() }}><Icon name="collapse" size={16} /></button>
         </div>
       </div>
       {busy && <p class="muted small" role="status">{busy}</p>}

@@ -5,6 +5,7 @@ import { setTheme, themeChoice } from '../lib/theme'
 import { api, navigate, notify, online, session } from '../ui/app'
 import { Modal } from '../ui/dialogs'
 import { SettingsBody } from '../ui/Settings'
+import { Icon, type IconName } from '../ui/icons'
 import { ControlPlaneAgent } from './agent'
 import { ChatPanel } from './ChatPanel'
 import { completionState } from './completion'
@@ -21,7 +22,7 @@ const TerminalPanel = lazy(() => import('./TerminalPanel').then((m) => ({ defaul
 const isMac = /Mac|iPhone|iPad/.test(navigator.platform)
 const mod = isMac ? '⌘' : 'Ctrl'
 
-function StatusBar({ ide }: { ide: IdeController }) {
+function StatusBar({ ide, agent }: { ide: IdeController; agent: ControlPlaneAgent }) {
   const active = useValue(ide.active)
   useValue(ide.docs.changed)
   const cur = useValue(ide.cursor)
@@ -40,12 +41,37 @@ function StatusBar({ ide }: { ide: IdeController }) {
         <button type="button" class={`sb-item sb-save ${doc?.dirty || doc?.conflict ? 'warn' : ''}`} data-testid="save-state"
           onClick={() => (doc?.conflict ? (ide.conflict.value = active) : void ide.save())} title={doc?.dirty ? `Save (${mod}+S)` : ''}>{save}</button>
       )}
+      <AgentStatus ide={ide} agent={agent} />
       <span class="sb-fill" />
       <IndexBadge st={st} />
       {typeof ai === 'string' && <span class="sb-item muted" title={ai}>AI completions off</span>}
       {doc?.kind === 'text' && <span class="sb-item">Ln {cur.line}, Col {cur.column}{cur.selected ? ` (${cur.selected} selected)` : ''}</span>}
       {doc?.kind === 'text' && <span class="sb-item">{doc.model?.getLanguageId()}</span>}
     </footer>
+  )
+}
+
+function AgentStatus({ ide, agent }: { ide: IdeController; agent: ControlPlaneAgent }) {
+  const st = useValue(agent.state)
+  const active = useValue(ide.active)
+  useValue(ide.docs.changed)
+  const doc = active ? ide.docs.get(active) : undefined
+  if (st.kind === 'starting') return <span class="sb-item" role="status">{st.phase}</span>
+  if (st.kind === 'error') return <span class="sb-item warn" title={st.reason}>Workspace agent unreachable</span>
+  if (st.kind !== 'ready' || doc?.kind !== 'text') return null
+  if (doc.collabOff) return <span class="sb-item muted" data-testid="collab-state" title={doc.collabOff}>Live: off</span>
+  const c = doc.collab
+  if (!c) return null
+  const label = { connecting: 'Connecting…', synced: 'Live: synced', offline: 'Live: offline', unsynced: 'Live: unsynced changes' }[c.status.value]
+  const peers = c.peers.value
+  return (
+    <>
+      <span class={`sb-item collab-state ${c.status.value === 'synced' ? '' : 'warn'}`} data-testid="collab-state"
+        title={c.status.value === 'unsynced' ? 'Edits made while offline are kept and merge when the connection is back' : ''}>{label}</span>
+      <span class="sb-item presence" aria-label={`Here: ${peers.map((p) => p.name + (p.self ? ' (you)' : '')).join(', ')}`} data-testid="presence">
+        {peers.map((p) => <span key={p.clientId} class="avatar" style={{ background: p.color }} title={p.name + (p.self ? ' (you)' : '')} aria-hidden="true">{p.name.slice(0, 1).toUpperCase()}</span>)}
+      </span>
+    </>
   )
 }
 
@@ -62,7 +88,19 @@ export default function Ide({ workspaceId }: { workspaceId: string }) {
   const [termLoaded, setTermLoaded] = useState(false)
 
   useEffect(() => {
-    void ide.load()
+    ide.agent = agent
+    ide.userName = s.user.name
+    // Start (or resume) the workspace's agent for terminals and live collaboration; without
+    // one (this server runs none) the IDE works on the files API alone.
+    // ?open=path[&line=n] opens a file (links from elsewhere, e.g. a search result shared).
+    const q = new URLSearchParams(location.search)
+    void ide.load().then(() => {
+      const open = q.get('open')
+      if (open) void ide.openFile(open, { reveal: q.get('line') ? { line: Number(q.get('line')) } : undefined })
+      return agent.ensure()
+    }).catch(() => {})
+    const unA = agent.state.subscribe(() => ide.syncCollab())
+    const unD = ide.docs.changed.subscribe(() => ide.syncCollab())
     performance.mark('vibecode-ide-ready')
     const beforeUnload = (e: BeforeUnloadEvent) => {
       ide.docs.backupAll()
@@ -73,9 +111,17 @@ export default function Ide({ workspaceId }: { workspaceId: string }) {
     }
     addEventListener('beforeunload', beforeUnload)
     const unOnline = online.subscribe((v) => { if (v) void ide.docs.retryPending() })
+    // Files change outside this tab (imports, other sessions, the agent's reports).
+    const poll = setInterval(() => { if (document.visibilityState === 'visible') void ide.refreshFiles() }, 15_000)
+    const onFocus = () => void ide.refreshFiles()
+    addEventListener('focus', onFocus)
     return () => {
       removeEventListener('beforeunload', beforeUnload)
+      removeEventListener('focus', onFocus)
+      clearInterval(poll)
       unOnline()
+      unA()
+      unD()
       ide.docs.disposeAll()
     }
   }, [ide])
@@ -149,9 +195,9 @@ export default function Ide({ workspaceId }: { workspaceId: string }) {
     return () => removeEventListener('keydown', onKey, true)
   }, [ide])
 
-  const activity = (view: 'explorer' | 'search', label: string, glyph: string) => (
+  const activity = (view: 'explorer' | 'search', label: string, glyph: IconName) => (
     <button type="button" class={`activity-btn ${side === view ? 'active' : ''}`} aria-pressed={side === view} title={label} aria-label={label}
-      onClick={() => { ide.side.value = side === view ? null : view }}>{glyph}</button>
+      onClick={() => { ide.side.value = side === view ? null : view }}><Icon name={glyph} size={22} /></button>
   )
 
   return (
@@ -169,11 +215,12 @@ export default function Ide({ workspaceId }: { workspaceId: string }) {
         <span class="user-name" title={s.user.email}>{s.user.name}</span>
       </header>
       <nav class="activity" aria-label="Views">
-        {activity('explorer', `Explorer (${mod}+Shift+E)`, '🗂')}
-        {activity('search', `Search (${mod}+Shift+F)`, '🔍')}
-        <button type="button" class={`activity-btn ${chat ? 'active' : ''}`} aria-pressed={chat} title={`AI chat (${mod}+Alt+I)`} aria-label="AI chat" onClick={() => { ide.chatOpen.value = !chat }}>✦</button>
+        {activity('explorer', `Explorer (${mod}+Shift+E)`, 'files')}
+        {activity('search', `Search (${mod}+Shift+F)`, 'search')}
+        <button type="button" class={`activity-btn ${chat ? 'active' : ''}`} aria-pressed={chat} title={`AI chat (${mod}+Alt+I)`} aria-label="AI chat" onClick={() => { ide.chatOpen.value = !chat }}><Icon name="spark" size={22} /></button>
         <span class="fill" />
-        <button type="button" class="activity-btn" title={`Theme: ${themeChoice.value}`} aria-label="Toggle light or dark theme" onClick={() => setTheme(document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark', s.user.id)}>◐</button>
+        <button type="button" class="activity-btn" title={`Theme: ${themeChoice.value}`} aria-label="Toggle light or dark theme" onClick={() => setTheme(document.documentElement.dataset.theme === 'dark' ? 'light' : 'dark', s.user.id)}><Icon name="theme" size={20} /></button>
+        <button type="button" class="activity-btn" title={`Settings (${mod}+,)`} aria-label="Settings" onClick={() => setSettings(true)}><Icon name="gear" size={20} /></button>
       </nav>
       {side && (
         <aside class="sidebar" aria-label={side === 'explorer' ? 'Explorer' : 'Search'}>
@@ -197,7 +244,7 @@ export default function Ide({ workspaceId }: { workspaceId: string }) {
         )}
       </main>
       <ChatPanel ide={ide} hidden={!chat} />
-      <StatusBar ide={ide} />
+      <StatusBar ide={ide} agent={agent} />
       <Palette ide={ide} />
       <ConflictDialog ide={ide} />
       {settings && (

@@ -23,6 +23,7 @@ export function Palette({ ide }: { ide: IdeController }) {
   useEffect(() => {
     if (!mode) return
     prevFocus.current = document.activeElement as HTMLElement
+    if (mode === 'files') void ide.refreshFiles()
     setText(mode === 'commands' ? '>' : mode === 'line' ? ':' : '')
     setSel(0)
     requestAnimationFrame(() => input.current?.focus())

@@ -1,4 +1,5 @@
 import '@xterm/xterm/css/xterm.css'
+import { Icon } from '../ui/icons'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { useValue } from '../lib/signal'
 import { effectiveTheme } from '../lib/theme'
@@ -28,7 +29,8 @@ function TermView({ tab, visible }: { tab: TerminalTab; visible: boolean }) {
   useEffect(() => {
     if (visible) requestAnimationFrame(() => { try { tab.fit.fit() } catch { /* hidden */ } tab.term.focus() })
   }, [visible])
-  return <div ref={host} class="term-host" style={{ display: visible ? 'block' : 'none' }} data-testid="terminal" />
+  const status = useValue(tab.status)
+  return <div ref={host} class="term-host" style={{ display: visible ? 'block' : 'none' }} data-testid="terminal" data-status={status} />
 }
 
 export function TerminalPanel({ ide, agent }: { ide: IdeController; agent: Agent }) {
@@ -108,7 +110,7 @@ export function TerminalPanel({ ide, agent }: { ide: IdeController; agent: Agent
         </div>
         <span class="fill" />
         {cur?.detail.value && <span class="muted small" role="status">{cur.detail.value}</span>}
-        <button type="button" class="icon" title="New terminal" aria-label="New terminal" disabled={state.kind !== 'ready'} onClick={() => { const t = add(); setTabs([...tabs, t]); setActive(tabs.length) }}>＋</button>
+        <button type="button" class="icon" title="New terminal" aria-label="New terminal" disabled={state.kind !== 'ready'} onClick={() => { const t = add(); setTabs([...tabs, t]); setActive(tabs.length) }}><Icon name="plus" size={16} /></button>
         <button type="button" class="icon" title="Hide the panel (Ctrl+`)" aria-label="Hide the terminal panel" onClick={() => { ide.terminalOpen.value = false }}>×</button>
       </div>
       <div class="panel-body">{body}</div>

@@ -9,7 +9,9 @@ import { Signal } from '../lib/signal'
 import { message, notify } from '../ui/app'
 import { confirmDialog, promptDialog } from '../ui/dialogs'
 import type { Workspace } from '../ui/Workspaces'
-import { DocManager } from './docs'
+import type { Agent } from './agent'
+import { CollabSession } from './collab'
+import { DocManager, type Doc } from './docs'
 import type { monaco } from './monaco'
 
 export type SideView = 'explorer' | 'search'
@@ -52,6 +54,10 @@ export class IdeController {
   /** Set by the search panel to focus its query box. */
   focusSearch?: () => void
   commands: Command[] = []
+
+  /** The workspace agent (terminals, live collaboration), when the server runs one. */
+  agent: Agent | null = null
+  userName = ''
 
   constructor(readonly api: ApiClient, readonly ws: string, readonly userId: string) {
     this.docs = new DocManager(api, ws, userId)
@@ -303,6 +309,43 @@ export class IdeController {
       await this.refreshFiles()
       this.saveTabs()
     }
+  }
+
+  /** Puts every open text document under live collaboration once the agent is up. */
+  syncCollab() {
+    const a = this.agent
+    if (!a || a.state.value.kind !== 'ready' || !this.editor) return
+    for (const d of this.docs.docs.values()) {
+      if (d.kind !== 'text' || !d.model || d.collab || d.collabOff) continue
+      // Unsaved edits restored from this browser stay on the files API: binding would replace
+      // them with the shared document.
+      if (d.restored) d.collabOff = 'Unsaved changes were restored from this browser; this file is edited without live collaboration until it is reopened.'
+      else this.attachCollab(d, a)
+    }
+  }
+
+  private attachCollab(d: Doc, a: Agent) {
+    const s = new CollabSession(a, d.path, d.model!, this.editor!, { id: this.userId, name: this.userName }, () => {
+      this.docs.updateDirty(d)
+      this.docs.changed.value++
+    }, (reason) => {
+      if (d.collab === s) d.collab = undefined
+      d.collabOff = reason
+      this.docs.updateDirty(d)
+      this.docs.changed.value++
+    })
+    d.collab = s
+    s.status.subscribe((st) => {
+      this.docs.updateDirty(d)
+      if (st === 'unsynced') this.docs.backup(d)
+      this.docs.changed.value++
+    })
+    s.peers.subscribe(() => { this.docs.changed.value++ })
+    s.start().catch(() => {
+      if (d.collab === s) d.collab = undefined
+      s.dispose()
+      this.docs.changed.value++
+    })
   }
 
   selectionText(): { code: string; path: string; language: string } | null {

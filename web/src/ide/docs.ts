@@ -6,6 +6,7 @@ import { dropBuffer, loadBuffer, restoreDecision, storeBuffer } from '../lib/buf
 import { readFile, resolveConflict, saveFile, type Resolution } from '../lib/files'
 import type { FileMeta, Move } from '../lib/paths'
 import { Signal } from '../lib/signal'
+import type { CollabSession } from './collab'
 import { languageFor, modelUri, monaco } from './monaco'
 
 export type DocKind = 'loading' | 'text' | 'binary' | 'too-large' | 'missing' | 'error'
@@ -30,7 +31,9 @@ export interface Doc {
   /** Unsaved edits were restored from this browser when the file was opened. */
   restored?: 'clean' | 'stale'
   /** Set while a live-collaboration session owns the model's content. */
-  collab?: { dispose(): void }
+  collab?: CollabSession
+  /** Why live collaboration is off for this document (not retried). */
+  collabOff?: string
   language: string
   disposers: monaco.IDisposable[]
 }
@@ -127,17 +130,30 @@ export class DocManager {
     doc.disposers.push(doc.model.onDidChangeContent(() => {
       this.updateDirty(doc)
       this.scheduleBackup(doc)
+      if (doc.collab) this.scheduleAutosave(doc)
       this.bump()
     }))
   }
 
-  private updateDirty(doc: Doc) {
+  updateDirty(doc: Doc) {
     const wasDirty = doc.dirty
-    doc.dirty = !!doc.model && (doc.model.getAlternativeVersionId() !== doc.savedAlt || doc.etag === null)
+    // Dirty: changed since the last save to the API (a shared document is also kept on the
+    // workspace disk by the agent, but the API's copy feeds search and other clients).
+    doc.dirty = !!doc.model && (doc.model.getAlternativeVersionId() !== doc.savedAlt || doc.etag === null || doc.collab?.status.value === 'unsynced')
     if (wasDirty && !doc.dirty) {
       // Undone back to the saved text: the stored copy is no longer needed.
       dropBuffer(localStorage, this.userId, this.ws, doc.path)
     }
+  }
+
+  private autosaves = new Map<string, ReturnType<typeof setTimeout>>()
+
+  /** A shared document is saved to the API shortly after this client's own edits. */
+  private scheduleAutosave(doc: Doc) {
+    clearTimeout(this.autosaves.get(doc.path))
+    this.autosaves.set(doc.path, setTimeout(() => {
+      if (doc.collab?.localEdits && doc.dirty && this.docs.get(doc.path) === doc) void this.save(doc.path).catch(() => {})
+    }, 1500))
   }
 
   private scheduleBackup(doc: Doc) {
@@ -163,19 +179,14 @@ export class DocManager {
   async save(path: string): Promise<'saved' | 'conflict' | 'offline' | 'error' | 'noop'> {
     const doc = this.docs.get(path)
     if (!doc || doc.kind !== 'text' || !doc.model || doc.saving) return 'noop'
-    if (doc.collab) {
-      // The agent writes collaborative documents to disk; nothing to send here.
-      doc.savedAlt = doc.model.getAlternativeVersionId()
-      this.updateDirty(doc)
-      this.bump()
-      return 'saved'
-    }
     const alt = doc.model.getAlternativeVersionId()
     const text = doc.model.getValue()
+    if (doc.collab) doc.collab.localEdits = false
     doc.saving = true
     this.bump()
     try {
-      const r = await saveFile(this.api, this.ws, path, text, doc.etag)
+      // A shared document is the truth for everyone editing it: written without a precondition.
+      const r = await saveFile(this.api, this.ws, path, text, doc.collab ? '*' : doc.etag)
       if (r.kind === 'saved') {
         doc.etag = r.etag
         doc.savedAlt = alt

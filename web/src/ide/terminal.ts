@@ -24,6 +24,7 @@ export class TerminalTab {
   private timer: ReturnType<typeof setTimeout> | null = null
   private disposed = false
   private inReplay = false
+  private quietResize = false
 
   constructor(private agent: Agent, session: string, readonly title: string, theme: 'light' | 'dark') {
     this.session = session
@@ -38,7 +39,7 @@ export class TerminalTab {
     this.term.loadAddon(this.fit)
     this.term.onData((d) => this.send(d))
     this.term.onBinary((d) => this.send(Uint8Array.from(d, (c) => c.charCodeAt(0))))
-    this.term.onResize(({ cols, rows }) => this.sendRaw(resizeFrame(cols, rows)))
+    this.term.onResize(({ cols, rows }) => { if (!this.quietResize) this.sendRaw(resizeFrame(cols, rows)) })
   }
 
   setTheme(theme: 'light' | 'dark') {
@@ -91,15 +92,31 @@ export class TerminalTab {
     switch (f.type) {
       case 'hello':
         this.hello = f.hello
+        // Draw the replay at the size it was produced at (a wrapped line replayed at another
+        // width overwrites its neighbours); the terminal is fitted to its panel afterwards.
+        if (f.hello.cols > 0 && f.hello.rows > 0 && (f.hello.cols !== this.term.cols || f.hello.rows !== this.term.rows)) {
+          this.quietResize = true
+          this.term.resize(f.hello.cols, f.hello.rows)
+          this.quietResize = false
+        }
         this.session = f.hello.session || this.session
         this.status.value = f.hello.exited ? 'exited' : 'connected'
         this.detail.value = f.hello.restored ? 'Restored after a restart' : f.hello.readOnly ? 'Read only' : ''
         break
       case 'replay':
         if (f.begin) {
+          // Reset through the parser (RIS), in order with the output already queued: a
+          // synchronous reset() would run before earlier writes are drawn.
           this.inReplay = true
-          this.term.reset()
-        } else this.inReplay = false
+          this.term.write('\x1bc')
+        } else {
+          this.inReplay = false
+          // Once the replay is drawn, fit to the panel (xterm reflows) and tell the agent.
+          this.term.write('', () => {
+            try { this.fit.fit() } catch { /* not visible */ }
+            this.sendRaw(resizeFrame(this.term.cols, this.term.rows))
+          })
+        }
         break
       case 'output': {
         const n = f.data.length

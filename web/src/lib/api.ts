@@ -307,10 +307,7 @@ export class ApiClient {
       try { await this.refresh(this.current.token) } catch { /* the request will tell */ }
     }
     const token = this.current?.token ?? null
-    if (!token) {
-      this.opts.onSessionExpired?.('Please log in.')
-      throw new ApiError(401, 'unauthorized', 'Please log in.')
-    }
+    if (!token) throw new ApiError(401, 'unauthorized', 'Please log in.') // the router shows the login page
     const res = await this.raw(path, opts, token)
     if (res.status !== 401) return res
     if (!(await this.refresh(token))) throw new ApiError(401, 'unauthorized', 'Your session has expired. Please log in again.')

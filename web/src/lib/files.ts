@@ -56,7 +56,7 @@ export type SaveResult =
  */
 export async function saveFile(api: ApiClient, ws: string, path: string, content: string | Uint8Array | Blob, baseEtag: string | null): Promise<SaveResult> {
   const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' }
-  if (baseEtag) headers['If-Match'] = baseEtag
+  if (baseEtag === '*') { /* no precondition: overwrite */ } else if (baseEtag) headers['If-Match'] = baseEtag
   else headers['If-None-Match'] = '*'
   const res = await api.send(filePathURL(ws, path), { method: 'PUT', body: content, headers })
   if (res.ok) {

@@ -39,6 +39,41 @@ export function importArchive(ws: string, file: File, onProgress: (f: number) =>
   return api.upload<ImportReport>(`/api/workspaces/${ws}/import`, file, { contentType: type, onProgress: (l, t) => onProgress(t ? l / t : 0), signal })
 }
 
+export interface VMStatus {
+  state: string
+  phase?: string
+  stop_reason?: string
+  last_activity_at?: string | null
+}
+
+/** A workspace's VM state and start/stop, when the server runs the lifecycle (else nothing). */
+function Lifecycle({ ws }: { ws: Workspace }) {
+  const [st, setSt] = useState<VMStatus | null | 'absent'>(null)
+  const [busy, setBusy] = useState<string | null>(null)
+  const load = () => api.get<VMStatus>(`/api/workspaces/${ws.id}/status`).then(setSt, (e) => setSt(e instanceof ApiError && e.status === 404 ? 'absent' : null))
+  useEffect(() => { void load() }, [ws.id])
+  if (st === 'absent' || st === null) return null
+  const act = async (what: 'start' | 'stop') => {
+    setBusy(what === 'start' ? 'Starting…' : 'Stopping…')
+    try {
+      const r = await api.post<{ phases?: { name: string; ms: number }[]; total_ms?: number }>(`/api/workspaces/${ws.id}/${what}`, {})
+      if (what === 'start' && r?.phases?.length) notify('success', `${ws.name} is running: ${r.phases.map((p) => `${p.name} ${p.ms} ms`).join(', ')}.`)
+      await load()
+    } catch (err) {
+      notify('error', `Could not ${what} ${ws.name}: ${message(err)}`)
+    } finally {
+      setBusy(null)
+    }
+  }
+  const running = st.state === 'running' || st.state === 'starting'
+  return (
+    <span class="vm">
+      <span class={`vm-state vm-${st.state}`} title={st.stop_reason ? `Last stop: ${st.stop_reason}` : ''}>{busy ?? (st.phase ? `${st.state} (${st.phase})` : st.state)}</span>
+      <button type="button" class="small" disabled={!!busy} onClick={() => act(running ? 'stop' : 'start')} aria-label={`${running ? 'Stop' : 'Start'} ${ws.name}`}>{running ? 'Stop' : 'Start'}</button>
+    </span>
+  )
+}
+
 interface Upload {
   ws: string
   name: string
@@ -149,6 +184,7 @@ export function WorkspacesPage() {
               <li key={ws.id} class="ws-item">
                 <a class="ws-name" href={`/w/${ws.id}`} onClick={(e) => { e.preventDefault(); navigate(`/w/${ws.id}`) }}>{ws.name}</a>
                 <span class="muted">created {new Date(ws.created_at).toLocaleDateString()}</span>
+                <Lifecycle ws={ws} />
                 <div class="row-actions">
                   <button type="button" onClick={() => navigate(`/w/${ws.id}`)} aria-label={`Open ${ws.name}`}>Open</button>
                   <button type="button" onClick={() => pickArchive(ws.id)} aria-label={`Import an archive into ${ws.name}`}>Import…</button>
