@@ -1,6 +1,7 @@
 package chunk_test
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -79,4 +80,21 @@ func BenchmarkChunk_GoStdlib(b *testing.B) {
 	b.ReportMetric(float64(len(files)*b.N)/sec, "files/s")
 	b.ReportMetric(float64(chunks)/sec, "chunks/s")
 	b.ReportMetric(float64(chunks)/float64(b.N), "chunks/op")
+}
+
+// BenchmarkChunk_LongFunction chunks one huge Go function of 10k and 100k lines and reports
+// the cost per line: equal per-line costs mean chunking stays linear in the file's size.
+func BenchmarkChunk_LongFunction(b *testing.B) {
+	for _, n := range []int{5_000, 50_000} {
+		src := longFunction(n)
+		b.Run(fmt.Sprintf("%dk-lines", 2*n/1000), func(b *testing.B) {
+			c := chunk.New(chunk.Options{})
+			for range b.N {
+				if _, err := c.Chunk("big.go", src); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(2*n), "ns/line")
+		})
+	}
 }
