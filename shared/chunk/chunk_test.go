@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vibecode/vibecode/shared/chunk"
 	"github.com/vibecode/vibecode/shared/domain"
@@ -352,11 +351,7 @@ func TestChunker_Chunk_BadInput(t *testing.T) {
 		unit := []byte(`function f(a,b){return a.x+b.y*2;}var q="abc";`)
 		src := bytes.Repeat(unit, 10<<20/len(unit))
 		for _, p := range []string{"bundle.min.js", "data.txt", "gen.go"} {
-			start := time.Now()
 			cs := chunkOf(t, p, src, 0)
-			if d := time.Since(start); d > 3*time.Second {
-				t.Errorf("%s: %v for 10 MB", p, d)
-			}
 			for _, ch := range cs {
 				if len(ch.Content) > 16*chunk.DefaultMaxTokens {
 					t.Fatalf("%s: chunk of %d bytes", p, len(ch.Content))
