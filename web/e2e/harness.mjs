@@ -54,7 +54,7 @@ export async function startFakeProvider() {
       const question = fim ? '' : [...msgs].reverse().find((m) => m.role === 'user')?.content ?? ''
       let answer
       const label = /\[([^\[\]\n]+?:\d+-\d+)\]/.exec(prompt)
-      if (fim) answer = 'return true'
+      if (fim || /inline code completion/.test(prompt)) answer = '    return n % 2 == 0'
       else if (/prime/i.test(question) && label) answer = `The prime check is \`IsPrime\` in [${label[1]}]. It tries divisors up to the square root.`
       else answer = 'Hello from the fake provider. Here is code:\n```go\nfmt.Println("hi")\n```\nDone.'
       const deltas = answer.match(/.{1,12}/gs)
@@ -151,7 +151,7 @@ export function watch(page, problems, name = '') {
 
 /** Console errors that are expected (a 404/503 the UI handles) are not problems. */
 export function unexpected(problems) {
-  return problems.filter((p) => !/Failed to load resource: the server responded with a status of (404|401|412|503)/.test(p))
+  return problems.filter((p) => !/Failed to load resource: (the server responded with a status of (404|401|412|503)|net::ERR_INTERNET_DISCONNECTED)/.test(p))
 }
 
 export function tempDir(prefix) {
@@ -182,4 +182,37 @@ export async function apiFromPage(page, method, path, body, headers = {}) {
     try { json = JSON.parse(text) } catch { /* not JSON */ }
     return { status: r.status, text, json, etag: r.headers.get('ETag') }
   }, { method, path, body, headers })
+}
+
+/** A .tar.gz of files ({path: content}), written by hand (ustar headers), for the import test. */
+export async function tarGz(files) {
+  const { gzipSync } = await import('node:zlib')
+  const blocks = []
+  const enc = new TextEncoder()
+  for (const [name, content] of Object.entries(files)) {
+    const data = enc.encode(content)
+    const h = new Uint8Array(512)
+    const put = (s, off, len) => h.set(enc.encode(s).subarray(0, len), off)
+    const oct = (n, len) => n.toString(8).padStart(len - 1, '0') + '\0'
+    put(name, 0, 100)
+    put(oct(0o644, 8), 100, 8)
+    put(oct(0, 8), 108, 8)
+    put(oct(0, 8), 116, 8)
+    put(oct(data.length, 12), 124, 12)
+    put(oct(Math.floor(Date.now() / 1000), 12), 136, 12)
+    put('        ', 148, 8)
+    put('0', 156, 1)
+    put('ustar\0', 257, 6)
+    put('00', 263, 2)
+    let sum = 0
+    for (const b of h) sum += b
+    put(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8)
+    blocks.push(h, data, new Uint8Array((512 - (data.length % 512)) % 512))
+  }
+  blocks.push(new Uint8Array(1024))
+  const total = blocks.reduce((a, b) => a + b.length, 0)
+  const out = new Uint8Array(total)
+  let o = 0
+  for (const b of blocks) { out.set(b, o); o += b.length }
+  return gzipSync(out)
 }

@@ -112,6 +112,7 @@ export function FileTree({ ide }: { ide: IdeController }) {
 
   const onDrop = (e: DragEvent, dir: string) => {
     e.preventDefault()
+    e.stopPropagation() // a drop on a folder row is not also a drop on the tree (the root)
     setDragOver(null)
     const from = e.dataTransfer?.getData('application/x-vibecode-path')
     if (!from) return
@@ -124,6 +125,7 @@ export function FileTree({ ide }: { ide: IdeController }) {
     onDragOver: (e: DragEvent) => {
       if (!e.dataTransfer?.types.includes('application/x-vibecode-path')) return
       e.preventDefault()
+      e.stopPropagation()
       e.dataTransfer.dropEffect = 'move'
       setDragOver(dir)
     },

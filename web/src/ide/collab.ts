@@ -5,6 +5,7 @@
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { MonacoBinding } from 'y-monaco'
+import { colorFor, cursorCSS, roomFor, safeColor } from '../lib/presence'
 import { Signal } from '../lib/signal'
 import type { Agent } from './agent'
 import type { monaco } from './monaco'
@@ -18,42 +19,20 @@ export interface Peer {
   self: boolean
 }
 
-const COLORS = ['#e5484d', '#30a46c', '#0090ff', '#f76b15', '#8e4ec6', '#d6409f', '#12a594', '#ffb224', '#3e63dd', '#a18072']
-
-export function colorFor(id: string): string {
-  let h = 0
-  for (let i = 0; i < id.length; i++) h = (h * 31 + id.charCodeAt(i)) >>> 0
-  return COLORS[h % COLORS.length]
-}
-
-/** A CSS string literal for content: (names are user input). */
-export function cssString(s: string): string {
-  return '"' + s.replace(/[\\"]/g, '\\$&').replace(/[\n\r\f]/g, ' ').replace(/[<>]/g, '') + '"'
-}
-
 let styleEl: HTMLStyleElement | null = null
 const styled = new Map<number, string>()
 
+/** Colours and labels remote cursors (one style element, rebuilt when someone changes). */
 function styleFor(clientId: number, name: string, color: string) {
-  const key = `${name}|${color}`
-  if (styled.get(clientId) === key) return
-  styled.set(clientId, key)
+  const css = cursorCSS(clientId, name, color)
+  if (styled.get(clientId) === css) return
+  styled.set(clientId, css)
   if (!styleEl) {
     styleEl = document.createElement('style')
     styleEl.dataset.vibecode = 'collab'
     document.head.appendChild(styleEl)
   }
-  let css = ''
-  for (const [id, k] of styled) {
-    const [n, c] = k.split('|')
-    css += `.yRemoteSelection-${id}{background-color:${c}}.yRemoteSelectionHead-${id}{border-color:${c}}.yRemoteSelectionHead-${id}::after{content:${cssString(n)};background-color:${c}}\n`
-  }
-  styleEl.textContent = css
-}
-
-/** The document name on the agent for a file: its path, each segment URL-escaped. */
-export function roomFor(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/')
+  styleEl.textContent = [...styled.values()].join('\n')
 }
 
 export class CollabSession {
@@ -156,7 +135,7 @@ export class CollabSession {
     p.awareness.getStates().forEach((st, clientId) => {
       const u = st.user as { name?: string; color?: string } | undefined
       if (!u?.name) return
-      const color = u.color && /^#[0-9a-f]{6}$/i.test(u.color) ? u.color : colorFor(String(clientId))
+      const color = safeColor(u.color, String(clientId))
       if (clientId !== this.doc.clientID) styleFor(clientId, u.name, color)
       out.push({ clientId, name: u.name, color, self: clientId === this.doc.clientID })
     })

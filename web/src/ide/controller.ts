@@ -5,6 +5,7 @@ import { ApiError } from '../lib/api'
 import { tabsKey } from '../lib/buffers'
 import { deleteFile, listFiles, moveFiles } from '../lib/files'
 import { basename, dirname, isWithin, joinPath, planMove, validateName, type FileMeta } from '../lib/paths'
+import { take } from '../lib/prefetch'
 import { Signal } from '../lib/signal'
 import { message, notify } from '../ui/app'
 import { confirmDialog, promptDialog } from '../ui/dialogs'
@@ -70,19 +71,20 @@ export class IdeController {
   }
 
   async load() {
+    const files = this.refreshFiles(take(`files:${this.ws}`, () => listFiles(this.api, this.ws)))
     try {
-      this.workspace.value = await this.api.get<Workspace>(`/api/workspaces/${this.ws}`)
+      this.workspace.value = await take(`ws:${this.ws}`, () => this.api.get<Workspace>(`/api/workspaces/${this.ws}`))
     } catch (err) {
       this.filesError.value = err instanceof ApiError && err.status === 404 ? 'This workspace does not exist or is not yours.' : message(err)
       return
     }
-    await this.refreshFiles()
+    await files
     this.restoreTabs()
   }
 
-  async refreshFiles() {
+  async refreshFiles(listing?: Promise<FileMeta[]>) {
     try {
-      this.files.value = await listFiles(this.api, this.ws)
+      this.files.value = await (listing ?? listFiles(this.api, this.ws))
       this.filesError.value = null
       // A folder created here stops being "extra" once a file is in it.
       const dirs = new Set([...this.extraDirs.value].filter((d) => !this.files.value.some((f) => isWithin(f.path, d))))
@@ -277,7 +279,11 @@ export class IdeController {
       else if (this.selected.value === from) this.selected.value = to
       this.extraDirs.value = new Set([...this.extraDirs.value].map((d) => (isWithin(d, from) ? to + d.slice(from.length) : d)))
       if (r.error) notify('error', `Moved ${r.done.length} of ${plan.moves.length} files, then: ${r.error.message}`)
-      else notify('success', `Moved ${from} to ${to}.`)
+      else {
+        notify('success', `Moved ${from} to ${to}.`)
+        this.expandTo(joinPath(to, 'x'))
+        this.selected.value = to
+      }
     } finally {
       this.busy.value = null
       await this.refreshFiles()

@@ -5,6 +5,7 @@ import { ApiError } from '../lib/api'
 import { dropBuffer, loadBuffer, restoreDecision, storeBuffer } from '../lib/buffers'
 import { readFile, resolveConflict, saveFile, type Resolution } from '../lib/files'
 import type { FileMeta, Move } from '../lib/paths'
+import { take } from '../lib/prefetch'
 import { Signal } from '../lib/signal'
 import type { CollabSession } from './collab'
 import { languageFor, modelUri, monaco } from './monaco'
@@ -68,7 +69,7 @@ export class DocManager {
     this.docs.set(path, doc)
     this.bump()
     try {
-      const c = await readFile(this.api, this.ws, path, meta?.size)
+      const c = await take(`file:${this.ws}:${path}`, () => readFile(this.api, this.ws, path, meta?.size))
       if (this.docs.get(path) !== doc) return doc // closed meanwhile
       const stored = loadBuffer(localStorage, this.userId, this.ws, path)
       switch (c.kind) {

@@ -36,6 +36,13 @@ import { effectiveTheme } from '../lib/theme'
   },
 }
 
+// Monaco cancels superseded work (hovers, suggestions, inline completions) by rejecting with
+// an Error named "Canceled"; those rejections are expected, not failures.
+addEventListener('unhandledrejection', (e) => {
+  const r = e.reason as { name?: string; message?: string } | undefined
+  if (r?.name === 'Canceled' || r?.message === 'Canceled') e.preventDefault()
+})
+
 export function monacoTheme(): string {
   return effectiveTheme.value === 'dark' ? 'vs-dark' : 'vs'
 }
