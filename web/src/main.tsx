@@ -1,4 +1,5 @@
 import { render } from 'preact'
+performance.mark('vc:app-start')
 import './styles.css'
 import { listFiles, readFile } from './lib/files'
 import { prefetch } from './lib/prefetch'

@@ -11,7 +11,6 @@ import { message, notify } from '../ui/app'
 import { confirmDialog, promptDialog } from '../ui/dialogs'
 import type { Workspace } from '../ui/Workspaces'
 import type { Agent } from './agent'
-import { CollabSession } from './collab'
 import { DocManager, type Doc } from './docs'
 import type { monaco } from './monaco'
 
@@ -330,7 +329,20 @@ export class IdeController {
     }
   }
 
+  private collabLoading = new Set<string>()
+
+  /** yjs, y-websocket and y-monaco are loaded with the first shared document, off the first load. */
   private attachCollab(d: Doc, a: Agent) {
+    if (this.collabLoading.has(d.path)) return
+    this.collabLoading.add(d.path)
+    void import('./collab').then(({ CollabSession }) => {
+      this.collabLoading.delete(d.path)
+      if (this.docs.get(d.path) !== d || d.collab || d.collabOff || !d.model || d.model.isDisposed()) return
+      this.startCollab(d, a, CollabSession)
+    }, () => this.collabLoading.delete(d.path))
+  }
+
+  private startCollab(d: Doc, a: Agent, CollabSession: typeof import('./collab').CollabSession) {
     const s = new CollabSession(a, d.path, d.model!, this.editor!, { id: this.userId, name: this.userName }, () => {
       this.docs.updateDirty(d)
       this.docs.changed.value++

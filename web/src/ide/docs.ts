@@ -85,6 +85,7 @@ export class DocManager {
             doc.restored = decision.stale ? 'stale' : 'clean'
           }
           doc.kind = 'text'
+          if (!performance.getEntriesByName('vc:first-model').length) performance.mark('vc:first-model')
           break
         }
         case 'missing':

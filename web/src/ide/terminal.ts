@@ -51,7 +51,10 @@ export class TerminalTab {
     this.status.value = this.hello ? 'reconnecting' : 'connecting'
     let url: string
     try {
-      url = await this.agent.socketURL(`/terminals/${encodeURIComponent(this.session)}`, 'terminal')
+      // A new shell starts at the panel's size (when it can be measured yet).
+      const dims = this.fit.proposeDimensions()
+      const size = dims && dims.cols > 0 && dims.rows > 0 ? `?cols=${dims.cols}&rows=${dims.rows}` : ''
+      url = await this.agent.socketURL(`/terminals/${encodeURIComponent(this.session)}${size}`, 'terminal')
     } catch (err) {
       this.status.value = 'error'
       this.detail.value = err instanceof Error ? err.message : String(err)
@@ -64,7 +67,8 @@ export class TerminalTab {
       this.backoff = 500
       this.unacked = 0
       ws.send(ackFrame(0)) // opt in to credit-based flow control
-      this.sendRaw(resizeFrame(this.term.cols, this.term.rows))
+      // No resize yet: xterm's size is its default until fitted, and a wrong size makes the
+      // shell redraw its prompt over earlier output. The size is sent after the replay.
     }
     ws.onmessage = (e) => this.onFrame(e.data as ArrayBuffer)
     ws.onclose = (e) => {
@@ -113,8 +117,15 @@ export class TerminalTab {
           this.inReplay = false
           // Once the replay is drawn, fit to the panel (xterm reflows) and tell the agent.
           this.term.write('', () => {
-            try { this.fit.fit() } catch { /* not visible */ }
-            this.sendRaw(resizeFrame(this.term.cols, this.term.rows))
+            let fitted = false
+            try {
+              const d = this.fit.proposeDimensions()
+              if (d && d.cols > 0 && d.rows > 0) {
+                this.fit.fit()
+                fitted = true
+              }
+            } catch { /* not visible yet: fitted when shown */ }
+            if (fitted) this.sendRaw(resizeFrame(this.term.cols, this.term.rows))
           })
         }
         break
