@@ -121,7 +121,10 @@ describe('web IDE on the local stack', { concurrency: false }, () => {
     page = await ctxA.newPage()
     // "Leave the page?" (shown while a buffer is unsaved) is answered like a user who leaves.
     page.on('dialog', (d) => void d.accept())
-    await page.goto(base + '/')
+    const res = await page.goto(base + '/')
+    // The IDE runs under the server's CSP (no inline scripts, no eval); violations would show
+    // in the console, which the last test checks.
+    assert.match(res.headers()['content-security-policy'], /script-src 'self';/)
     await page.waitForURL(/\/login/)
     await page.getByRole('link', { name: 'Create an account' }).click()
     await page.getByLabel('Name').fill('Ada Lovelace')
@@ -232,6 +235,35 @@ describe('web IDE on the local stack', { concurrency: false }, () => {
     await page.getByRole('dialog', { name: 'Delete file' }).getByRole('button', { name: 'Delete' }).click()
     await page.getByText('Deleted server/rev.go.').waitFor()
     assert.equal((await apiFromPage(page, 'GET', `/api/workspaces/${workspaceId}/files/server/rev.go`)).status, 404)
+  })
+
+  test('binary files and files too large to open are shown as such', async () => {
+    const png = await page.evaluate(async (ws) => {
+      const t = JSON.parse(localStorage.getItem('vibecode.session')).token
+      const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89, 0, 0, 0, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0, 1, 0, 0, 5, 0, 1, 0x0d, 0x0a, 0x2d, 0xb4, 0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82])
+      const big = 'x'.repeat(6 * 1024 * 1024)
+      const h = { Authorization: `Bearer ${t}` }
+      const a = await fetch(`/api/workspaces/${ws}/files/assets/logo.png`, { method: 'PUT', headers: h, body: bytes })
+      const b = await fetch(`/api/workspaces/${ws}/files/logs/big.log`, { method: 'PUT', headers: h, body: big })
+      return [a.status, b.status]
+    }, workspaceId)
+    assert.deepEqual(png, [201, 201])
+    await page.keyboard.press('Control+p')
+    await page.getByRole('combobox', { name: 'Go to file' }).fill('logo.png')
+    await page.getByRole('option', { name: /logo\.png/ }).first().waitFor()
+    await page.keyboard.press('Enter')
+    await page.getByText(/logo\.png is a binary file/).waitFor()
+    await page.getByRole('img', { name: 'Preview of logo.png' }).waitFor()
+    await page.keyboard.press('Control+p')
+    await page.getByRole('combobox', { name: 'Go to file' }).fill('big.log')
+    await page.getByRole('option', { name: /big\.log/ }).first().waitFor()
+    await page.keyboard.press('Enter')
+    await page.getByText(/big\.log is 6\.0 MB: too large to open in the editor/).waitFor()
+    // Close both tabs again (Alt+W closes the active editor).
+    await page.keyboard.press('Alt+w')
+    await page.getByRole('tab', { name: 'logo.png', selected: true }).waitFor()
+    await page.keyboard.press('Alt+w')
+    await page.getByRole('tab', { name: 'logo.png' }).waitFor({ state: 'detached' })
   })
 
   test('a save conflict is shown and resolved without losing text', async () => {
@@ -475,9 +507,21 @@ describe('web IDE on the local stack', { concurrency: false }, () => {
     assert.match(await page.locator('.ws-title').textContent(), /imported-project/)
   })
 
-  test('an expired session is shown and leads back to login', async () => {
+  test('an expired access token is refreshed (rotating the refresh token); an ended session leads back to login', async () => {
     const p = await ctxA.newPage()
     await p.goto(base + '/')
+    await p.getByRole('heading', { name: 'Workspaces' }).waitFor()
+    const before = await p.evaluate(() => JSON.parse(localStorage.getItem('vibecode.session')))
+    await p.evaluate(() => {
+      const s = JSON.parse(localStorage.getItem('vibecode.session'))
+      s.token = 'expired.' + s.token
+      localStorage.setItem('vibecode.session', JSON.stringify(s))
+    })
+    await p.reload()
+    await p.getByRole('link', { name: 'e2e-project' }).waitFor()
+    const after = await p.evaluate(() => JSON.parse(localStorage.getItem('vibecode.session')))
+    assert.notEqual(after.refresh_token, before.refresh_token, 'the refresh token rotated')
+    assert.notEqual(after.token, 'expired.' + before.token)
     await p.evaluate(() => {
       const s = JSON.parse(localStorage.getItem('vibecode.session'))
       s.token = 'expired.' + s.token
