@@ -115,17 +115,26 @@ func run() error {
 	return nil
 }
 
-// startFileSync reports changes on the workspace disk (a terminal `git checkout`, a build, a
-// document the collab hub wrote) to the control plane's file API with the agent token, so
-// the stored files and the search index follow the disk.
+// startFileSync keeps the workspace disk and the control plane's files in step, both ways,
+// with the agent token: changes on disk (a terminal `git checkout`, a build, a document the
+// collab hub wrote) go to the file API, so the stored files and the search index follow the
+// disk; files written through the API (the IDE's save) are written to the disk, so terminals
+// see them. See filesync.Syncer for the rules.
 func startFileSync(ctx context.Context, cfg config.Agent, log *slog.Logger) {
-	rep, err := filesync.NewHTTPReporter(filesync.HTTPReporterOptions{BaseURL: cfg.ControlPlaneURL, WorkspaceID: cfg.WorkspaceID,
-		AgentToken: cfg.Token, Logger: log})
+	remote, err := filesync.NewHTTPRemote(filesync.HTTPRemoteOptions{BaseURL: cfg.ControlPlaneURL, WorkspaceID: cfg.WorkspaceID,
+		AgentToken: cfg.Token})
 	if err != nil {
 		log.Warn("file sync disabled", "err", err)
 		return
 	}
-	w, err := filesync.New(filesync.Options{Dir: cfg.WorkspaceDir, Reporter: rep, Logger: log})
+	syncer, err := filesync.NewSyncer(filesync.SyncerOptions{Dir: cfg.WorkspaceDir, Remote: remote,
+		StateFile: filepath.Join(cfg.StateDir, "filesync", "base.json"), PollInterval: cfg.FilePollInterval, Logger: log})
+	if err != nil {
+		log.Warn("file sync disabled", "err", err)
+		return
+	}
+	// The watcher starts first, so no change made during the first synchronisation is missed.
+	w, err := filesync.New(filesync.Options{Dir: cfg.WorkspaceDir, Reporter: syncer, AllDeletes: true, Logger: log})
 	if err != nil {
 		log.Warn("file sync disabled", "err", err)
 		return
@@ -133,6 +142,16 @@ func startFileSync(ctx context.Context, cfg config.Agent, log *slog.Logger) {
 	go func() {
 		if err := w.Run(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("file sync stopped", "err", err)
+		}
+	}()
+	go func() { _ = syncer.Run(ctx) }()
+	go func() {
+		t0 := time.Now()
+		select {
+		case <-syncer.Ready():
+			log.Info("file sync running", "control_plane", cfg.ControlPlaneURL, "poll", cfg.FilePollInterval.String(),
+				"first_sync_ms", time.Since(t0).Milliseconds())
+		case <-ctx.Done():
 		}
 	}()
 }
@@ -147,6 +166,8 @@ func startLifecycle(ctx context.Context, stop func(), cfg config.Agent, log *slo
 		go hb.Run(ctx, cfg.HeartbeatInterval, func() domain.Heartbeat { return report(false) }, nil,
 			func(err error) { log.Warn("heartbeat failed", "err", err) })
 		startFileSync(ctx, cfg, log)
+	} else {
+		log.Info("no control plane (AGENT_CONTROL_PLANE_URL, AGENT_TOKEN): no heartbeats, no file sync")
 	}
 	if cfg.Spot != "" {
 		go func() {

@@ -74,6 +74,10 @@ type Agent struct {
 	Token             string
 	HeartbeatInterval time.Duration
 	Spot              string
+	// FilePollInterval is how often the agent asks the control plane whether the workspace's
+	// files changed through the API, to write them to the workspace disk
+	// (AGENT_FILE_POLL_INTERVAL, default 1s; answered 304 while nothing changed).
+	FilePollInterval time.Duration
 }
 
 // agentSecretEnv are variables the agent may be started with that a user's shell must not
@@ -167,6 +171,9 @@ func AgentFromEnv(getenv func(string) string) (Agent, error) {
 	}
 	c.ControlPlaneURL, c.Token = p.str("AGENT_CONTROL_PLANE_URL", ""), p.str("AGENT_TOKEN", "")
 	c.HeartbeatInterval = p.duration("AGENT_HEARTBEAT_INTERVAL", 30*time.Second)
+	if c.FilePollInterval = p.duration("AGENT_FILE_POLL_INTERVAL", time.Second); c.FilePollInterval < 50*time.Millisecond {
+		p.fail("AGENT_FILE_POLL_INTERVAL", "must be at least 50ms")
+	}
 	if c.Spot = p.str("AGENT_SPOT", ""); c.Spot != "" && c.Spot != "aws" && c.Spot != "gcp" {
 		p.fail("AGENT_SPOT", "must be aws or gcp")
 	}

@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -60,8 +63,37 @@ func (a *API) listFiles(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	tag := listETag(files)
+	w.Header().Set("ETag", tag)
+	w.Header().Set("Cache-Control", "no-cache")
+	if inm := r.Header.Get("If-None-Match"); inm != "" && listNoneMatch(inm, tag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"files": nonNil(files)})
 	return nil
+}
+
+// listETag is the entity tag of a workspace's file listing: a hash of every file's path,
+// content hash and version, so any write, delete or import changes it. The workspace agent
+// polls the listing with If-None-Match and is answered 304 while nothing changed.
+func listETag(files []*domain.File) string {
+	h := sha256.New()
+	for _, f := range files {
+		fmt.Fprintf(h, "%s\x00%s\x00%d\n", f.Path, f.Hash, f.Version)
+	}
+	return `"l` + hex.EncodeToString(h.Sum(nil))[:32] + `"`
+}
+
+// listNoneMatch reports whether an If-None-Match header names the listing's tag (or is *).
+func listNoneMatch(header, tag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == tag {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *API) getFile(w http.ResponseWriter, r *http.Request) error {

@@ -64,6 +64,10 @@ type Options struct {
 	// RetryMin and RetryMax bound the exponential backoff after a failed Report. Defaults
 	// 500 ms and 30 s.
 	RetryMin, RetryMax time.Duration
+	// AllDeletes reports the deletion of every path that changed, also of files this
+	// Watcher never reported (one the Syncer wrote and the user removed before the next
+	// report, say): for a Reporter that knows which files the other side has, like Syncer.
+	AllDeletes bool
 	// Logger receives operational messages. Default: discard.
 	Logger *slog.Logger
 }
@@ -406,7 +410,7 @@ func (w *Watcher) look(p string) (Change, bool) {
 	info, err := os.Lstat(abs)
 	if errors.Is(err, fs.ErrNotExist) {
 		_, known := w.known[p]
-		return Change{Path: p, Deleted: true}, known
+		return Change{Path: p, Deleted: true}, known || w.opts.AllDeletes
 	}
 	if err != nil {
 		w.log.Warn("filesync: stat", "path", p, "err", err)
@@ -423,7 +427,7 @@ func (w *Watcher) look(p string) (Change, bool) {
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			_, known := w.known[p]
-			return Change{Path: p, Deleted: true}, known
+			return Change{Path: p, Deleted: true}, known || w.opts.AllDeletes
 		}
 		w.log.Warn("filesync: open", "path", p, "err", err)
 		return Change{}, false
