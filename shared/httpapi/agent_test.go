@@ -72,6 +72,37 @@ func TestAgentToken_FilesOfItsWorkspaceOnly(t *testing.T) {
 	if got := do("DELETE", files+"src/a.go", "agent-secret", ""); got != 204 {
 		t.Fatalf("agent DELETE = %d, want 204", got)
 	}
+	// The agent polls the listing with If-None-Match: 304 until a file changes.
+	list := func(inm string) (int, string) {
+		r := httptest.NewRequest("GET", "/api/workspaces/"+mine.ID+"/files", nil)
+		r.Header.Set("X-Agent-Token", "agent-secret")
+		if inm != "" {
+			r.Header.Set("If-None-Match", inm)
+		}
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, r)
+		return rec.Code, rec.Header().Get("ETag")
+	}
+	code, tag := list("")
+	if code != 200 || tag == "" {
+		t.Fatalf("agent listing = %d, ETag %q", code, tag)
+	}
+	if code, again := list(tag); code != 304 || again != tag {
+		t.Fatalf("unchanged listing with If-None-Match = %d (ETag %q), want 304", code, again)
+	}
+	if got := do("PUT", files+"src/b.go", "agent-secret", "package b"); got != 201 {
+		t.Fatalf("agent PUT = %d", got)
+	}
+	code, tag2 := list(tag)
+	if code != 200 || tag2 == tag {
+		t.Fatalf("listing after a write with the old tag = %d (ETag %q), want 200 and a new tag", code, tag2)
+	}
+	if got := do("PUT", files+"src/b.go", "agent-secret", "package b // v2"); got != 200 {
+		t.Fatalf("agent PUT = %d", got)
+	}
+	if code, _ := list(tag2); code != 200 {
+		t.Fatalf("listing after a rewrite = %d, want 200", code)
+	}
 	for name, tc := range map[string]struct {
 		method, path, token string
 		want                int

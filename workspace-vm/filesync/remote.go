@@ -52,6 +52,9 @@ type HTTPRemoteOptions struct {
 	// the workspace's agent, which opens that workspace's file routes and nothing else.
 	// Required.
 	AgentToken string
+	// MaxFileBytes bounds a file read from the API; a larger one is ETOOLARGE. Default
+	// 64 MiB.
+	MaxFileBytes int64
 	// Client sends the requests. Default: a client with a 60 s timeout.
 	Client *http.Client
 }
@@ -77,6 +80,9 @@ func NewHTTPRemote(opts HTTPRemoteOptions) (*HTTPRemote, error) {
 	}
 	if opts.Client == nil {
 		opts.Client = &http.Client{Timeout: 60 * time.Second}
+	}
+	if opts.MaxFileBytes <= 0 {
+		opts.MaxFileBytes = 64 << 20
 	}
 	u.RawPath = ""
 	return &HTTPRemote{opts: opts, base: u.String() + "/api/workspaces/" + url.PathEscape(opts.WorkspaceID) + "/files"}, nil
@@ -174,12 +180,15 @@ func (r *HTTPRemote) List(ctx context.Context, etag string) ([]RemoteFile, strin
 
 // Get implements Remote.
 func (r *HTTPRemote) Get(ctx context.Context, p string) ([]byte, RemoteFile, error) {
-	resp, body, err := r.do(ctx, http.MethodGet, r.fileURL(p), nil, nil, 1<<30)
+	resp, body, err := r.do(ctx, http.MethodGet, r.fileURL(p), nil, nil, r.opts.MaxFileBytes+1)
 	if err != nil {
 		return nil, RemoteFile{}, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, RemoteFile{}, statusError(resp, body)
+	}
+	if int64(len(body)) > r.opts.MaxFileBytes {
+		return nil, RemoteFile{}, domain.Errorf(domain.ETOOLARGE, "%s is larger than %d bytes", p, r.opts.MaxFileBytes)
 	}
 	f := RemoteFile{Path: p, Hash: strings.Trim(resp.Header.Get("ETag"), `"`), Size: int64(len(body))}
 	f.Version, _ = strconv.ParseInt(resp.Header.Get("X-File-Version"), 10, 64)
