@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -121,6 +122,17 @@ func run() error {
 // disk; files written through the API (the IDE's save) are written to the disk, so terminals
 // see them. See filesync.Syncer for the rules.
 func startFileSync(ctx context.Context, cfg config.Agent, log *slog.Logger) {
+	// The agent's own state must never be synchronised: were it inside the workspace (as
+	// with the defaults, WORKSPACE_DIR=. and AGENT_STATE_DIR=.vibecode/agent/…), every save of
+	// the sync's state would be a change to sync.
+	var skip []string
+	if rel, err := filepath.Rel(cfg.WorkspaceDir, cfg.StateDir); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		if rel == "." {
+			log.Warn("file sync disabled: AGENT_STATE_DIR is the workspace directory")
+			return
+		}
+		skip = append(skip, filepath.ToSlash(rel))
+	}
 	remote, err := filesync.NewHTTPRemote(filesync.HTTPRemoteOptions{BaseURL: cfg.ControlPlaneURL, WorkspaceID: cfg.WorkspaceID,
 		AgentToken: cfg.Token})
 	if err != nil {
@@ -128,13 +140,13 @@ func startFileSync(ctx context.Context, cfg config.Agent, log *slog.Logger) {
 		return
 	}
 	syncer, err := filesync.NewSyncer(filesync.SyncerOptions{Dir: cfg.WorkspaceDir, Remote: remote,
-		StateFile: filepath.Join(cfg.StateDir, "filesync", "base.json"), PollInterval: cfg.FilePollInterval, Logger: log})
+		StateFile: filepath.Join(cfg.StateDir, "filesync", "base.json"), PollInterval: cfg.FilePollInterval, SkipPaths: skip, Logger: log})
 	if err != nil {
 		log.Warn("file sync disabled", "err", err)
 		return
 	}
 	// The watcher starts first, so no change made during the first synchronisation is missed.
-	w, err := filesync.New(filesync.Options{Dir: cfg.WorkspaceDir, Reporter: syncer, AllDeletes: true, Logger: log})
+	w, err := filesync.New(filesync.Options{Dir: cfg.WorkspaceDir, Reporter: syncer, AllDeletes: true, SkipPaths: skip, Logger: log})
 	if err != nil {
 		log.Warn("file sync disabled", "err", err)
 		return

@@ -21,7 +21,8 @@ func TestAgentFromEnv_Defaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:7070" || c.WorkspaceID != "local" || c.TerminalScrollback != 256<<10 ||
-		c.TerminalGrace != 5*time.Minute || c.TerminalMaxClients != 8 || c.PingInterval != 15*time.Second {
+		c.TerminalGrace != 5*time.Minute || c.TerminalMaxClients != 8 || c.PingInterval != 15*time.Second ||
+		c.FilePollInterval != time.Second {
 		t.Errorf("defaults: %+v", c)
 	}
 	if !slices.Equal(c.AllowedOrigins, []string{"http://127.0.0.1:8080", "http://localhost:8080"}) {
@@ -43,13 +44,14 @@ func TestAgentFromEnv_Values(t *testing.T) {
 		"AGENT_STATE_DIR": "/state", "TICKET_PUBLIC_KEY": base64.StdEncoding.EncodeToString(pub),
 		"AGENT_ALLOWED_ORIGINS": "https://IDE.example.com:443/, http://localhost:3000",
 		"AGENT_ADMIN_TOKEN":     strings.Repeat("x", 32), "SHELL": "/bin/zsh",
-		"AGENT_TERMINAL_GRACE": "1m",
+		"AGENT_TERMINAL_GRACE": "1m", "AGENT_FILE_POLL_INTERVAL": "250ms",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != "0.0.0.0:9000" || c.WorkspaceID != "ws_1" || c.WorkspaceDir != "/workspace" || c.StateDir != "/state" ||
-		c.Shell != "/bin/zsh" || c.TerminalGrace != time.Minute || !ed25519.PublicKey(pub).Equal(c.TicketPublicKey) {
+		c.Shell != "/bin/zsh" || c.TerminalGrace != time.Minute || !ed25519.PublicKey(pub).Equal(c.TicketPublicKey) ||
+		c.FilePollInterval != 250*time.Millisecond {
 		t.Errorf("values: %+v", c)
 	}
 	if !slices.Equal(c.AllowedOrigins, []string{"https://ide.example.com", "http://localhost:3000"}) {
@@ -61,11 +63,12 @@ func TestAgentFromEnv_Invalid(t *testing.T) {
 	_, err := agentFromMap(map[string]string{
 		"AGENT_ADDR": "nope", "WORKSPACE_ID": "a/b", "TICKET_PUBLIC_KEY": "c2hvcnQ=",
 		"AGENT_ALLOWED_ORIGINS": "ftp://x", "AGENT_ADMIN_TOKEN": "short", "AGENT_TERMINAL_SCROLLBACK": "10",
+		"AGENT_FILE_POLL_INTERVAL": "1ms",
 	})
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, name := range []string{"AGENT_ADDR", "WORKSPACE_ID", "TICKET_PUBLIC_KEY", "AGENT_ALLOWED_ORIGINS", "AGENT_ADMIN_TOKEN", "AGENT_TERMINAL_SCROLLBACK"} {
+	for _, name := range []string{"AGENT_ADDR", "WORKSPACE_ID", "TICKET_PUBLIC_KEY", "AGENT_ALLOWED_ORIGINS", "AGENT_ADMIN_TOKEN", "AGENT_TERMINAL_SCROLLBACK", "AGENT_FILE_POLL_INTERVAL"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

@@ -1,10 +1,12 @@
-// Package filesync watches a workspace directory tree and reports the files that changed, so
-// the control plane's copy (and the search index fed from it) stays fresh when files are
-// edited in a terminal, by a build, or by git. It watches every directory with inotify (via
-// fsnotify), skips what search has no use for (.git, node_modules, vendor, binaries, files
-// over 10 MiB), coalesces bursts of events, and hands batches of changes to a Reporter,
-// retrying with backoff: a change is only forgotten once reported (or refused for good,
-// which is logged).
+// Package filesync keeps a workspace directory tree and the control plane's copy of its files
+// in step. Watcher watches the tree with inotify (via fsnotify), skips what is never
+// synchronised (.git, node_modules, vendor, binaries, files over 10 MiB), coalesces bursts of
+// events, and hands batches of changed paths to a Reporter, retrying with backoff: a change
+// is only forgotten once reported (or refused for good, which is logged). Syncer is the
+// Reporter the agent uses: it sends disk changes to the file API and polls the API for
+// changes to write to the disk, deciding each path by a three-way comparison with the last
+// state both sides held (docs/protocols.md, "Workspace file sync"). HTTPReporter is a plain
+// one-way Reporter (disk → API with an API key or agent token, last write wins).
 package filesync
 
 import (
@@ -16,6 +18,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -56,6 +59,9 @@ type Options struct {
 	MaxFileBytes int64
 	// SkipDirs are directory names never descended into. Default .git, node_modules, vendor.
 	SkipDirs []string
+	// SkipPaths are workspace-relative (slash-separated) paths never reported, nor anything
+	// below them: the agent's state directory when it lies inside the workspace.
+	SkipPaths []string
 	// BatchBytes bounds the content in one Report call (a larger file goes alone). Default
 	// 8 MiB.
 	BatchBytes int64
@@ -254,12 +260,26 @@ func (w *Watcher) rel(abs string) (string, bool) {
 }
 
 func (w *Watcher) skipped(rel string) bool {
+	return skippedPath(rel, w.opts.SkipDirs, w.opts.SkipPaths)
+}
+
+// skippedPath reports whether rel is never synchronised: below a directory named in
+// skipDirs, at or below one of skipPaths, or a temporary file of an atomic write (the collab
+// hub's or the Syncer's, ".<name>.vibecode-<random>.tmp"), which is renamed over its target
+// a moment later.
+func skippedPath(rel string, skipDirs, skipPaths []string) bool {
 	for _, seg := range strings.Split(rel, "/") {
-		if slices.Contains(w.opts.SkipDirs, seg) {
+		if slices.Contains(skipDirs, seg) {
 			return true
 		}
 	}
-	return false
+	for _, p := range skipPaths {
+		if rel == p || strings.HasPrefix(rel, p+"/") {
+			return true
+		}
+	}
+	base := path.Base(rel)
+	return strings.HasPrefix(base, ".") && strings.Contains(base, ".vibecode-") && strings.HasSuffix(base, ".tmp")
 }
 
 func (w *Watcher) abs(rel string) string { return filepath.Join(w.root, filepath.FromSlash(rel)) }
@@ -308,7 +328,7 @@ func (w *Watcher) addTree(dir string, report bool) error {
 		}
 		rel, _ := w.rel(p)
 		if de.IsDir() {
-			if rel != "" && slices.Contains(w.opts.SkipDirs, de.Name()) {
+			if rel != "" && (slices.Contains(w.opts.SkipDirs, de.Name()) || skippedPath(rel, nil, w.opts.SkipPaths)) {
 				return fs.SkipDir
 			}
 			if !w.watched[rel] {

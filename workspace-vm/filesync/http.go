@@ -33,7 +33,9 @@ type HTTPReporterOptions struct {
 
 // HTTPReporter reports changes to the control plane's file API: PUT
 // /api/workspaces/{id}/files/{path} with the content, DELETE for a removed file. Both are
-// idempotent, so a batch retried after a partial failure does no harm.
+// idempotent, so a batch retried after a partial failure does no harm. It is one-way and
+// unconditional (the disk wins); the agent uses Syncer, which also brings API changes to the
+// disk and never overwrites a concurrent one.
 type HTTPReporter struct {
 	opts HTTPReporterOptions
 	base *url.URL

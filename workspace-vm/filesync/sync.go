@@ -45,6 +45,9 @@ type SyncerOptions struct {
 	// SkipDirs are directory names that are never synchronised in either direction. Default
 	// .git, node_modules, vendor.
 	SkipDirs []string
+	// SkipPaths are workspace-relative (slash-separated) paths never synchronised, nor
+	// anything below them: the agent's state directory when it lies inside the workspace.
+	SkipPaths []string
 	// RetryMin and RetryMax bound the backoff after the control plane failed. Defaults
 	// 500 ms and 30 s.
 	RetryMin, RetryMax time.Duration
@@ -305,7 +308,7 @@ func (s *Syncer) fullSync(ctx context.Context) error {
 			return nil
 		}
 		if de.IsDir() {
-			if p != "." && slices.Contains(s.opts.SkipDirs, de.Name()) {
+			if p != "." && (slices.Contains(s.opts.SkipDirs, de.Name()) || skippedPath(p, nil, s.opts.SkipPaths)) {
 				return fs.SkipDir
 			}
 			return nil
@@ -351,15 +354,9 @@ func (s *Syncer) index(files []RemoteFile) map[string]*RemoteFile {
 	return out
 }
 
-// inScope reports whether p is synchronised: not under a skipped directory.
-func (s *Syncer) inScope(p string) bool {
-	for _, seg := range strings.Split(p, "/") {
-		if slices.Contains(s.opts.SkipDirs, seg) {
-			return false
-		}
-	}
-	return true
-}
+// inScope reports whether p is synchronised: not under a skipped directory or path, not a
+// temporary file.
+func (s *Syncer) inScope(p string) bool { return !skippedPath(p, s.opts.SkipDirs, s.opts.SkipPaths) }
 
 // diskFile is what the disk holds at a path.
 type diskFile struct {

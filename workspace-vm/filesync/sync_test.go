@@ -486,3 +486,50 @@ func TestSyncer_UnreadableStateIsIgnored(t *testing.T) {
 		t.Errorf("conflict copy = %q", c)
 	}
 }
+
+// TestSyncer_StateInsideWorkspaceIsNotSynced checks that the agent's state directory, when
+// it lies inside the workspace (the defaults for an agent started by hand), and the
+// temporary files of atomic writes are never synchronised, so saving the sync's own state
+// cannot feed a loop.
+func TestSyncer_StateInsideWorkspaceIsNotSynced(t *testing.T) {
+	dir := t.TempDir()
+	remote := newMemRemote()
+	remote.apiWrite(".vibecode/agent/local/evil.json", "{}")
+	skip := []string{".vibecode/agent/local"}
+	s, err := filesync.NewSyncer(filesync.SyncerOptions{Dir: dir, Remote: remote, SkipPaths: skip,
+		StateFile:    filepath.Join(dir, ".vibecode", "agent", "local", "filesync", "base.json"),
+		PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := filesync.New(filesync.Options{Dir: dir, Reporter: s, AllDeletes: true, SkipPaths: skip, Debounce: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = w.Run(ctx) }()
+	go func() { defer wg.Done(); _ = s.Run(ctx) }()
+	defer func() { cancel(); wg.Wait() }()
+	<-s.Ready()
+	write(t, dir, ".vibecode/agent/local/terminals/main.json", "{}")
+	write(t, dir, ".main.go.vibecode-0011aabb.tmp", "half written")
+	for i := range 5 {
+		write(t, dir, "work.txt", fmt.Sprintf("edit %d", i))
+		time.Sleep(60 * time.Millisecond)
+	}
+	eventually(t, "work.txt", func() bool { c, _ := remote.content("work.txt"); return c == "edit 4" })
+	time.Sleep(200 * time.Millisecond)
+	for _, w := range remote.syncerWrites() {
+		if !strings.HasSuffix(w, " work.txt") {
+			t.Errorf("unexpected write %s", w)
+		}
+	}
+	if _, ok := readDisk(t, dir, ".vibecode/agent/local/evil.json"); ok {
+		t.Error("the API wrote into the agent's state directory")
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".vibecode", "agent", "local", "filesync", "base.json")); err != nil {
+		t.Errorf("state not saved: %v", err)
+	}
+}
