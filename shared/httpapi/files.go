@@ -58,18 +58,34 @@ func setFileHeaders(w http.ResponseWriter, f *domain.File) {
 func (a *API) listFiles(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	ws := currentWorkspace(ctx)
-	files, err := domain.Cached(ctx, a.cache, domain.CacheKey(ws.ID, "files"), domain.TTLShort, a.cacheErr(ctx),
-		func() ([]*domain.File, error) { return a.store.ListFiles(ctx, ws.ID) })
+	list := func() ([]*domain.File, error) {
+		return domain.Cached(ctx, a.cache, domain.CacheKey(ws.ID, "files"), domain.TTLShort, a.cacheErr(ctx),
+			func() ([]*domain.File, error) { return a.store.ListFiles(ctx, ws.ID) })
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		// The workspace agent polls this way every second: its tag is cached on its own (and
+		// dropped with the listing by every write), so an unchanged listing costs one small
+		// cache read, not the whole listing.
+		tag, err := domain.Cached(ctx, a.cache, domain.CacheKey(ws.ID, "files-etag"), domain.TTLShort, a.cacheErr(ctx),
+			func() (string, error) {
+				files, err := list()
+				return listETag(files), err
+			})
+		if err != nil {
+			return err
+		}
+		if listNoneMatch(inm, tag) {
+			w.Header().Set("ETag", tag)
+			w.WriteHeader(http.StatusNotModified)
+			return nil
+		}
+	}
+	files, err := list()
 	if err != nil {
 		return err
 	}
-	tag := listETag(files)
-	w.Header().Set("ETag", tag)
-	w.Header().Set("Cache-Control", "no-cache")
-	if inm := r.Header.Get("If-None-Match"); inm != "" && listNoneMatch(inm, tag) {
-		w.WriteHeader(http.StatusNotModified)
-		return nil
-	}
+	w.Header().Set("ETag", listETag(files))
 	writeJSON(w, http.StatusOK, map[string]any{"files": nonNil(files)})
 	return nil
 }

@@ -61,7 +61,9 @@ func (a *core) agentPrincipal(ctx context.Context, workspaceID, token string) (*
 	if st.AgentTokenHash == "" || subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(st.AgentTokenHash)) != 1 {
 		return nil, invalid
 	}
-	ws, err := a.store.WorkspaceByID(ctx, workspaceID)
+	// The same cached record ownedWorkspace reads next, so it costs one lookup, not two.
+	ws, err := domain.Cached(ctx, a.cache, domain.CacheKey(workspaceID, "meta"), domain.TTLMedium, a.cacheErr(ctx),
+		func() (*domain.Workspace, error) { return a.store.WorkspaceByID(ctx, workspaceID) })
 	if err != nil {
 		return nil, invalid
 	}
