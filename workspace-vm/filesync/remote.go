@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -246,6 +245,3 @@ func (r *HTTPRemote) Delete(ctx context.Context, p, ifMatch string) error {
 		return err
 	}
 }
-
-// discardLogger is the default logger of the package's types.
-func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

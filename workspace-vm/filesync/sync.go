@@ -83,7 +83,7 @@ func (o *SyncerOptions) setDefaults() error {
 		o.Now = time.Now
 	}
 	if o.Logger == nil {
-		o.Logger = discardLogger()
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return nil
 }
