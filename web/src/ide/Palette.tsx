@@ -79,6 +79,16 @@ export function Palette({ ide }: { ide: IdeController }) {
     e.preventDefault()
     e.stopPropagation()
   }
+  // Focus leaving the palette (a click elsewhere) closes it. The check waits a moment (focus may
+  // move within the palette) and only applies to the palette that lost focus: an input already
+  // removed belongs to one that was closed (Enter, Escape), and its late check must not close
+  // a palette opened since, whose input may not have focus yet.
+  const onBlur = (e: FocusEvent) => {
+    const el = e.currentTarget as HTMLInputElement
+    setTimeout(() => {
+      if (el.isConnected && ide.palette.value && !document.activeElement?.closest('.palette')) close(false)
+    }, 100)
+  }
   const label = text.startsWith('>') ? 'Command palette' : text.startsWith(':') ? 'Go to line' : 'Go to file'
   return (
     <div class="palette-backdrop" onMouseDown={(e) => { if (e.target === e.currentTarget) close() }}>
@@ -86,7 +96,7 @@ export function Palette({ ide }: { ide: IdeController }) {
         <input ref={input} role="combobox" aria-expanded="true" aria-controls="palette-list" aria-autocomplete="list"
           aria-activedescendant={items[sel] ? `pal-${sel}` : undefined} aria-label={label}
           placeholder={text.startsWith('>') ? 'Type a command' : 'Search files by name (type > for commands, : for a line)'}
-          value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} onKeyDown={onKey} onBlur={() => setTimeout(() => { if (!document.activeElement?.closest('.palette')) close(false) }, 100)} />
+          value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} onKeyDown={onKey} onBlur={onBlur} />
         <ul id="palette-list" role="listbox" class="palette-list">
           {items.map((it, i) => (
             <li key={it.id} id={`pal-${i}`} role="option" aria-selected={i === sel} class={i === sel ? 'selected' : ''}
