@@ -109,6 +109,8 @@ export function ChatPanel({ ide, hidden }: { ide: IdeController; hidden?: boolea
     const el = list.current
     if (el) el.scrollTop = el.scrollHeight
   }, [msgs])
+  // Opening the panel puts the cursor in the message box.
+  useEffect(() => { if (!hidden) inputRef.current?.focus() }, [hidden])
 
   const run = async (m: Msg, path: string, body: unknown) => {
     const ctl = new AbortController()

@@ -2,7 +2,7 @@ import { lazy, Suspense } from 'preact/compat'
 import { useEffect, useMemo, useState } from 'preact/hooks'
 import { useValue } from '../lib/signal'
 import { setTheme, themeChoice } from '../lib/theme'
-import { api, navigate, notify, online, session } from '../ui/app'
+import { api, navigate, online, session } from '../ui/app'
 import { Modal } from '../ui/dialogs'
 import { SettingsBody } from '../ui/Settings'
 import { Icon, type IconName } from '../ui/icons'
@@ -57,11 +57,14 @@ function StatusBar({ ide, agent }: { ide: IdeController; agent: ControlPlaneAgen
 
 function AgentStatus({ ide, agent }: { ide: IdeController; agent: ControlPlaneAgent }) {
   const st = useValue(agent.state)
+  const phases = useValue(agent.phases)
   const active = useValue(ide.active)
   useValue(ide.docs.changed)
   const doc = active ? ide.docs.get(active) : undefined
   if (st.kind === 'starting') return <span class="sb-item" role="status">{st.phase}</span>
   if (st.kind === 'error') return <span class="sb-item warn" title={st.reason}>Workspace agent unreachable</span>
+  const started = phases.length ? `Workspace started: ${phases.map((p) => `${p.name} ${p.ms} ms`).join(', ')}` : 'Workspace running'
+  if (st.kind === 'ready' && doc?.kind !== 'text') return <span class="sb-item" title={started}>Workspace running</span>
   if (st.kind !== 'ready' || doc?.kind !== 'text') return null
   if (doc.collabOff) return <span class="sb-item muted" data-testid="collab-state" title={doc.collabOff}>Live: off</span>
   const c = doc.collab
@@ -71,7 +74,7 @@ function AgentStatus({ ide, agent }: { ide: IdeController; agent: ControlPlaneAg
   return (
     <>
       <span class={`sb-item collab-state ${c.status.value === 'synced' ? '' : 'warn'}`} data-testid="collab-state"
-        title={c.status.value === 'unsynced' ? 'Edits made while offline are kept and merge when the connection is back' : ''}>{label}</span>
+        title={c.status.value === 'unsynced' ? 'Edits made while offline are kept and merge when the connection is back' : started}>{label}</span>
       <span class="sb-item presence" aria-label={`Here: ${peers.map((p) => p.name + (p.self ? ' (you)' : '')).join(', ')}`} data-testid="presence">
         {peers.map((p) => <span key={p.clientId} class="avatar" style={{ background: p.color }} title={p.name + (p.self ? ' (you)' : '')} aria-hidden="true">{p.name.slice(0, 1).toUpperCase()}</span>)}
       </span>
@@ -261,4 +264,3 @@ export default function Ide({ workspaceId }: { workspaceId: string }) {
   )
 }
 
-export { notify }

@@ -23,7 +23,6 @@ export class TerminalTab {
   private backoff = 500
   private timer: ReturnType<typeof setTimeout> | null = null
   private disposed = false
-  private inReplay = false
   private quietResize = false
 
   constructor(private agent: Agent, session: string, readonly title: string, theme: 'light' | 'dark') {
@@ -106,26 +105,22 @@ export class TerminalTab {
         this.session = f.hello.session || this.session
         this.status.value = f.hello.exited ? 'exited' : 'connected'
         this.detail.value = f.hello.restored ? 'Restored after a restart' : f.hello.readOnly ? 'Read only' : ''
+        // A viewer sends no input (nor xterm's automatic query answers): the agent would close it.
+        this.term.options.disableStdin = f.hello.readOnly
         break
       case 'replay':
         if (f.begin) {
           // Reset through the parser (RIS), in order with the output already queued: a
           // synchronous reset() would run before earlier writes are drawn.
-          this.inReplay = true
           this.term.write('\x1bc')
         } else {
-          this.inReplay = false
-          // Once the replay is drawn, fit to the panel (xterm reflows) and tell the agent.
+          // Once the replay is drawn, fit to the panel (xterm reflows; a changed size reaches
+          // the agent through onResize).
           this.term.write('', () => {
-            let fitted = false
             try {
               const d = this.fit.proposeDimensions()
-              if (d && d.cols > 0 && d.rows > 0) {
-                this.fit.fit()
-                fitted = true
-              }
+              if (d && d.cols > 0 && d.rows > 0) this.fit.fit()
             } catch { /* not visible yet: fitted when shown */ }
-            if (fitted) this.sendRaw(resizeFrame(this.term.cols, this.term.rows))
           })
         }
         break
@@ -148,7 +143,6 @@ export class TerminalTab {
       default:
         break
     }
-    void this.inReplay
   }
 
   private sendRaw(b: Uint8Array) {
