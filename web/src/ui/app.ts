@@ -31,6 +31,9 @@ export const online = new Signal<boolean>(true)
 export const loginReason = new Signal<string | null>(null)
 
 export const api = new ApiClient({
+  // Same origin on the local stack; a static deployment (S3 + CloudFront, a GCS bucket) is
+  // built with VITE_API_URL=https://<api gateway> to call the API there.
+  baseUrl: import.meta.env.VITE_API_URL ?? '',
   store: storageSessionStore(localStorage),
   onSessionExpired: (message) => {
     loginReason.value = message
