@@ -124,6 +124,7 @@ export class IdeController {
 
   /** Opens a file in a tab (or switches to it) and optionally reveals lines. */
   async openFile(path: string, opts: { reveal?: Reveal; focus?: boolean; background?: boolean } = {}) {
+    const focusedAtStart = document.activeElement
     if (!this.tabs.value.includes(path)) this.tabs.value = [...this.tabs.value, path]
     if (!opts.background) this.active.value = path
     this.selected.value = path
@@ -136,7 +137,10 @@ export class IdeController {
         : `Restored your unsaved changes to ${path} from this browser.`)
     }
     if (opts.reveal && this.active.value === path) this.reveal(opts.reveal)
-    if (opts.focus !== false && !opts.background) queueMicrotask(() => this.editor?.focus())
+    // Focus the editor unless the user has moved on meanwhile (a palette, a dialog, another field).
+    // A palette opened meanwhile counts even before its input has focus (that waits a frame).
+    const moved = this.palette.value !== null || (document.activeElement !== focusedAtStart && document.activeElement !== document.body)
+    if (opts.focus !== false && !opts.background && !moved && this.active.value === path) queueMicrotask(() => this.editor?.focus())
   }
 
   reveal(r: Reveal) {
