@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/vibecode/vibecode/shared/domain"
@@ -64,12 +65,13 @@ func (a *API) listFiles(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		// The workspace agent polls this way every second: its tag is cached on its own (and
-		// dropped with the listing by every write), so an unchanged listing costs one small
-		// cache read, not the whole listing.
-		tag, err := domain.Cached(ctx, a.cache, domain.CacheKey(ws.ID, "files-etag"), domain.TTLShort, a.cacheErr(ctx),
+		// The workspace agent polls this way every second. The tag is cached on its own, for a
+		// few seconds, loaded from the store (not from the cached listing, which a reload racing
+		// a write can leave stale for its whole TTL), and dropped with the listing by every
+		// write: an unchanged listing costs one small cache read.
+		tag, err := domain.Cached(ctx, a.cache, domain.CacheKey(ws.ID, "files-etag"), listTagTTL, a.cacheErr(ctx),
 			func() (string, error) {
-				files, err := list()
+				files, err := a.store.ListFiles(ctx, ws.ID)
 				return listETag(files), err
 			})
 		if err != nil {
@@ -80,6 +82,8 @@ func (a *API) listFiles(w http.ResponseWriter, r *http.Request) error {
 			w.WriteHeader(http.StatusNotModified)
 			return nil
 		}
+		// Changed: answer from the store, so the body is at least as new as the tag.
+		list = func() ([]*domain.File, error) { return a.store.ListFiles(ctx, ws.ID) }
 	}
 	files, err := list()
 	if err != nil {
@@ -89,6 +93,10 @@ func (a *API) listFiles(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"files": nonNil(files)})
 	return nil
 }
+
+// listTagTTL bounds how long a listing's cached tag can stay behind a write whose cache
+// invalidation raced a reload of it (see listFiles).
+const listTagTTL = 5 * time.Second
 
 // listETag is the entity tag of a workspace's file listing: a hash of every file's path,
 // content hash and version, so any write, delete or import changes it. The workspace agent
