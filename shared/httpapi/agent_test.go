@@ -32,7 +32,8 @@ func TestAgentToken_FilesOfItsWorkspaceOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	var changes []domain.FileChange
-	api := httpapi.New(store, lru.New(100), svc, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Options{
+	cache := lru.New(100)
+	api := httpapi.New(store, cache, svc, slog.New(slog.NewTextHandler(io.Discard, nil)), httpapi.Options{
 		MaxBodyBytes: 1 << 20, MaxFileBytes: 1 << 20,
 		OnFileChange: func(_ context.Context, c ...domain.FileChange) error { changes = append(changes, c...); return nil },
 	})
@@ -102,6 +103,21 @@ func TestAgentToken_FilesOfItsWorkspaceOnly(t *testing.T) {
 	}
 	if code, _ := list(tag2); code != 200 {
 		t.Fatalf("listing after a rewrite = %d, want 200", code)
+	}
+	// A stale cached listing (a reload that raced a write) never answers a poll.
+	if err := cache.Set(ctx, domain.CacheKey(mine.ID, "files"), []byte(`[]`), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := cache.DeletePrefix(ctx, domain.CacheKey(mine.ID, "files-etag")); err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/api/workspaces/"+mine.ID+"/files", nil)
+	r.Header.Set("X-Agent-Token", "agent-secret")
+	r.Header.Set("If-None-Match", tag2)
+	rec := httptest.NewRecorder()
+	api.ServeHTTP(rec, r)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"src/b.go"`) {
+		t.Fatalf("poll over a stale cached listing = %d %s, want the stored listing", rec.Code, rec.Body)
 	}
 	for name, tc := range map[string]struct {
 		method, path, token string
