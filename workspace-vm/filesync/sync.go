@@ -119,11 +119,19 @@ type Syncer struct {
 	ready     chan struct{} // closed after the first full synchronisation
 	readyOnce sync.Once
 
-	mu    sync.Mutex // serialises every operation on disk, API and base
+	// mu serialises the rounds: a report, a poll, the first synchronisation. Within a round
+	// distinct paths may be worked on at once (syncWorkers), each path by one goroutine.
+	mu   sync.Mutex
+	etag string // of the listing the last complete poll applied; under mu
+
+	bmu   sync.Mutex // guards base and dirty
 	base  map[string]baseEntry
 	dirty bool
-	etag  string
 }
+
+// syncWorkers is how many paths one round works on at once: a first synchronisation of a
+// fresh VM disk fetches every file, and each write waits for its fsync.
+const syncWorkers = 8
 
 var _ Reporter = (*Syncer)(nil)
 
@@ -238,7 +246,7 @@ func (s *Syncer) Report(ctx context.Context, changes []Change) error {
 		// The change's content may be older than the disk now (the poller may have written
 		// the file since the watcher read it): decide on the disk as it is.
 		var assumed *RemoteFile
-		if b, ok := s.base[c.Path]; ok {
+		if b, ok := s.baseOf(c.Path); ok {
 			assumed = &RemoteFile{Path: c.Path, Hash: b.Hash, Version: b.Version}
 		}
 		if err := s.syncPath(ctx, c.Path, assumed, 0); err != nil {
@@ -264,22 +272,53 @@ func (s *Syncer) Pull(ctx context.Context, force bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	remote := s.index(files)
-	var errs []error
+	var jobs []string
 	for p, r := range remote {
-		if b, ok := s.base[p]; !ok || b.Hash != r.Hash {
-			errs = append(errs, s.syncPath(ctx, p, r, 0))
+		if b, ok := s.baseOf(p); !ok || b.Hash != r.Hash {
+			jobs = append(jobs, p)
 		}
 	}
-	for p := range s.base {
+	for _, p := range s.basePaths() {
 		if _, ok := remote[p]; !ok {
-			errs = append(errs, s.syncPath(ctx, p, nil, 0))
+			jobs = append(jobs, p)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := s.parallel(ctx, jobs, remote); err != nil {
 		return err // keep the old tag: the next poll lists again
 	}
 	s.etag = tag
 	return nil
+}
+
+// parallel runs syncPath for every path on up to syncWorkers goroutines and joins the
+// errors.
+func (s *Syncer) parallel(ctx context.Context, paths []string, remote map[string]*RemoteFile) error {
+	work := make(chan string)
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	for range min(syncWorkers, len(paths)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range work {
+				i, _ := slices.BinarySearch(paths, p)
+				errs[i] = s.syncPath(ctx, p, remote[p], 0)
+			}
+		}()
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		if ctx.Err() != nil {
+			break
+		}
+		work <- p
+	}
+	close(work)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.Join(errs...)
 }
 
 // fullSync compares every path on either side (and in the base): the agent's start, when
@@ -296,7 +335,7 @@ func (s *Syncer) fullSync(ctx context.Context) error {
 	for p := range remote {
 		paths[p] = true
 	}
-	for p := range s.base {
+	for _, p := range s.basePaths() {
 		paths[p] = true
 	}
 	err = fs.WalkDir(s.root.FS(), ".", func(p string, de fs.DirEntry, err error) error {
@@ -321,19 +360,11 @@ func (s *Syncer) fullSync(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("filesync: walk the workspace: %w", err)
 	}
-	sorted := make([]string, 0, len(paths))
+	all := make([]string, 0, len(paths))
 	for p := range paths {
-		sorted = append(sorted, p)
+		all = append(all, p)
 	}
-	slices.Sort(sorted)
-	var errs []error
-	for _, p := range sorted {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		errs = append(errs, s.syncPath(ctx, p, remote[p], 0))
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := s.parallel(ctx, all, remote); err != nil {
 		return err
 	}
 	s.etag = tag
@@ -431,7 +462,7 @@ func (s *Syncer) syncPath(ctx context.Context, p string, r *RemoteFile, races in
 		s.log.Debug("filesync: not a regular file; left alone", "path", p)
 		return nil
 	}
-	b, hasBase := s.base[p]
+	b, hasBase := s.baseOf(p)
 	rh, dh, bh := hashOf(r), d.hash, ""
 	if hasBase {
 		bh = b.Hash
@@ -544,7 +575,26 @@ func (s *Syncer) again(ctx context.Context, p string, races int) error {
 	return s.syncPath(ctx, p, r, races+1)
 }
 
+func (s *Syncer) baseOf(p string) (baseEntry, bool) {
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	b, ok := s.base[p]
+	return b, ok
+}
+
+func (s *Syncer) basePaths() []string {
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
+	out := make([]string, 0, len(s.base))
+	for p := range s.base {
+		out = append(out, p)
+	}
+	return out
+}
+
 func (s *Syncer) setBase(p string, r *RemoteFile) {
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
 	if r == nil {
 		if _, ok := s.base[p]; ok {
 			delete(s.base, p)
@@ -664,8 +714,8 @@ func (s *Syncer) moveAside(p string) (string, error) {
 
 // save writes the base to StateFile when it changed (temporary file, fsync, rename).
 func (s *Syncer) save() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.bmu.Lock()
+	defer s.bmu.Unlock()
 	if !s.dirty || s.opts.StateFile == "" {
 		return
 	}
