@@ -267,15 +267,22 @@ describe('web IDE on the local stack', { concurrency: false }, () => {
   })
 
   test('a save conflict is shown and resolved without losing text', async () => {
-    // db/users.py exists on the API only (the search test created it), so it is saved with
-    // If-Match even while the agent runs. Someone else changes it after it was opened.
+    // Saves with If-Match (and so conflicts) are the files-API path: the IDE edits a file that
+    // way when it has no workspace agent. With one, file sync puts every file on the workspace
+    // disk and the IDE edits it live (saved without a precondition). So this page gets a server
+    // that runs no agent (/start answers 404) until the test ends. Someone else changes the file
+    // after it was opened.
+    const noAgent = '**/api/workspaces/*/start'
+    await page.route(noAgent, (r) => r.fulfill({ status: 404, contentType: 'application/json', body: '{"error":{"code":"not_found","message":"no agent here"}}' }))
+    await page.reload()
+    await page.locator('.ide').waitFor()
     await page.keyboard.press('Control+p')
     await page.getByRole('combobox', { name: 'Go to file' }).fill('users.py')
     await page.getByRole('option', { name: /users\.py/ }).first().waitFor()
     await page.keyboard.press('Enter')
     await page.getByRole('tab', { name: 'users.py', selected: true }).waitFor()
     await waitForEditorText(page, 'def load_users')
-    if (agentRuns) await page.getByTestId('collab-state').filter({ hasText: 'Live: off' }).waitFor()
+    assert.equal(await page.getByTestId('collab-state').count(), 0, 'edited on the files API, not live')
     const cur = await apiFromPage(page, 'GET', `/api/workspaces/${workspaceId}/files/db/users.py`)
     const put = await apiFromPage(page, 'PUT', `/api/workspaces/${workspaceId}/files/db/users.py`, cur.text + '# changed elsewhere\n', { 'If-Match': cur.etag })
     assert.equal(put.status, 200)
@@ -295,6 +302,11 @@ describe('web IDE on the local stack', { concurrency: false }, () => {
     const after = await apiFromPage(page, 'GET', `/api/workspaces/${workspaceId}/files/db/users.py`)
     assert.match(after.text, /# mine/)
     assert.doesNotMatch(after.text, /changed elsewhere/)
+    // Back to the real server (with its agent) for the next tests.
+    await page.unroute(noAgent)
+    await page.reload()
+    await page.getByRole('tab', { name: 'users.py', selected: true }).waitFor()
+    await waitForEditorText(page, '# mine')
   })
 
   test('edits made while the server is unreachable are kept and saved when it is back', async () => {
