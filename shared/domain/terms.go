@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -84,4 +86,57 @@ func IdentifierParts(id string) []string {
 	}
 	cut(len(rs))
 	return parts
+}
+
+// QueryTerms returns the distinct terms of a full-text query in order of appearance, at most
+// max of them: a pasted page of text would otherwise make a query with hundreds of
+// alternatives.
+func QueryTerms(text string, max int) []string {
+	var terms []string
+	seen := map[string]bool{}
+	for _, t := range Terms(text) {
+		if len(terms) == max {
+			break
+		}
+		if !seen[t] {
+			seen[t] = true
+			terms = append(terms, t)
+		}
+	}
+	return terms
+}
+
+// SelectiveTerms returns the terms of a full-text query worth ranking by, in their order:
+// the rarest first, by docs (how many chunks contain each term; the same length as terms),
+// as long as their document counts add up to at most budget, and always the rarest one found
+// in any chunk.
+//
+// Ranking visits every chunk that contains any query term, so a term found in most chunks
+// ("the", "return", "err") makes a query cost as much as the index is large, while adding
+// almost nothing to the ranking: BM25's inverse document frequency of such a term is near
+// zero. Bounding the postings a query visits keeps full-text search fast at any index size
+// and drops only the least informative terms. Terms found in no chunk cost nothing and are
+// kept.
+func SelectiveTerms(terms []string, docs []int64, budget int64) []string {
+	order := make([]int, len(terms))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(docs[a], docs[b]) })
+	keep := make([]bool, len(terms))
+	var spent int64
+	for _, i := range order {
+		if spent > 0 && spent+docs[i] > budget {
+			break
+		}
+		spent += docs[i]
+		keep[i] = true
+	}
+	out := make([]string, 0, len(terms))
+	for i, t := range terms {
+		if keep[i] {
+			out = append(out, t)
+		}
+	}
+	return out
 }

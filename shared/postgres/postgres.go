@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,6 +35,13 @@ var _ domain.Store = (*Store)(nil)
 // transaction.
 type Store struct {
 	pool *pgxpool.Pool
+
+	statsMu sync.Mutex
+	stats   *termStats // the planner's lexeme statistics, for SearchChunksText; nil until read
+
+	// textBudget is SearchChunksText's posting budget; tests set it lower than
+	// textPostingBudget.
+	textBudget int64
 }
 
 //go:embed migrations/*.sql
@@ -64,7 +72,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: cannot connect: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, textBudget: textPostingBudget}, nil
 }
 
 // migrate applies the embedded migrations that the database has not seen yet. A session

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -118,37 +119,37 @@ func symbolNames(symbol string) string {
 
 // textQuery is a full-text query in the forms the SQL needs.
 type textQuery struct {
-	anyTerm    string // tsquery matching chunks with any of the terms: 'a' | 'b'
-	allSymbol  string // tsquery matching chunks whose symbol has every term: 'a':A & 'b':A
-	identifier string // " name " when the query is one identifier, else ""
+	terms      []string // the query's distinct terms (domain.QueryTerms)
+	anyTerm    string   // tsquery matching chunks with any of the terms: 'a' | 'b'
+	allSymbol  string   // tsquery matching chunks whose symbol has every term: 'a':A & 'b':A
+	identifier string   // " name " when the query is one identifier, else ""
 }
 
 // parseTextQuery turns the user's text into a textQuery; ok is false when the text has no
 // terms, which matches nothing.
 func parseTextQuery(text string) (q textQuery, ok bool) {
-	var terms []string
-	for _, t := range domain.Terms(text) {
-		if !slices.Contains(terms, t) {
-			terms = append(terms, t)
-		}
-		if len(terms) == maxQueryTerms {
-			break
-		}
-	}
+	terms := domain.QueryTerms(text, maxQueryTerms)
 	if len(terms) == 0 {
 		return textQuery{}, false
 	}
-	anyTerm := make([]string, len(terms))
 	allSymbol := make([]string, len(terms))
 	for i, t := range terms {
-		anyTerm[i] = quoteLexeme(t)
 		allSymbol[i] = quoteLexeme(t) + ":A"
 	}
-	q = textQuery{anyTerm: strings.Join(anyTerm, " | "), allSymbol: strings.Join(allSymbol, " & ")}
+	q = textQuery{terms: terms, anyTerm: anyLexeme(terms), allSymbol: strings.Join(allSymbol, " & ")}
 	if id := strings.ToLower(strings.TrimSpace(text)); utf8.ValidString(id) && !strings.ContainsFunc(id, notInIdentifier) {
 		q.identifier = " " + id + " "
 	}
 	return q, true
+}
+
+// anyLexeme returns the tsquery matching any of the terms: 'a' | 'b'.
+func anyLexeme(terms []string) string {
+	quoted := make([]string, len(terms))
+	for i, t := range terms {
+		quoted[i] = quoteLexeme(t)
+	}
+	return strings.Join(quoted, " | ")
 }
 
 // notInIdentifier reports whether r cannot be part of a typed identifier (nor be sent as
@@ -210,27 +211,52 @@ func scanScoredChunk(row pgx.CollectableRow) (domain.ScoredChunk, error) {
 	return domain.ScoredChunk{Chunk: &c, Score: score}, err
 }
 
+// textPostingBudget bounds the postings (chunk, term) a full-text search ranks: the query's
+// rarest terms are ranked by, up to about this many chunks in all (domain.SelectiveTerms).
+// Measured with infra's BenchmarkSearchLatency (docs/benchmarks.md).
+const textPostingBudget = 20_000
+
 // SearchChunksText returns up to q.Limit chunks of the workspace that contain any term of
 // q.Text (domain.Terms, so identifiers match whole and by their parts), best first. The
 // score is tier + rank: 2 when the query is an identifier the chunk's symbol declares, 1
 // when the symbol contains every query term, 0 otherwise, plus the text rank in [0, 1). A
 // query without terms, or a limit below 1, returns no hits.
+//
+// Two index scans find the candidates: the chunks whose symbol has every query term (the
+// tiers; an AND query, cheap however common the terms), and the chunks that best match the
+// query's selective terms (domain.SelectiveTerms with textPostingBudget, with document counts
+// estimated from the planner's statistics, termDocs). Only the best q.Limit of each are read
+// in full.
 func (s *Store) SearchChunksText(ctx context.Context, q domain.ChunkQuery) ([]domain.ScoredChunk, error) {
 	tq, ok := parseTextQuery(q.Text)
 	if !ok || q.Limit <= 0 {
 		return []domain.ScoredChunk{}, nil
 	}
-	args := []any{q.WorkspaceID, tq.anyTerm, tq.allSymbol, tq.identifier, q.Limit}
+	docs, err := s.termDocs(ctx, tq.terms)
+	if err != nil {
+		return nil, err
+	}
+	ranked := anyLexeme(domain.SelectiveTerms(tq.terms, docs, s.textBudget))
+	args := []any{q.WorkspaceID, ranked, tq.allSymbol, tq.identifier, q.Limit}
 	filters := chunkFilters(q, &args)
+	rank := `ts_rank_cd(tsv, $2::text::tsquery, ` + strconv.Itoa(rankNormalization) + `)`
 	rows, err := s.pool.Query(ctx, `
-		SELECT `+chunkColumns+`,
-			(CASE WHEN $4 <> '' AND strpos(symbol_names, $4) > 0 THEN 2
-				WHEN tsv @@ $3::text::tsquery THEN 1
-				ELSE 0 END
-			+ ts_rank_cd(tsv, $2::text::tsquery, `+strconv.Itoa(rankNormalization)+`))::float8 AS score
-		FROM rag_chunks
-		WHERE workspace_id = $1 AND tsv @@ $2::text::tsquery`+filters+`
-		ORDER BY score DESC, path, start_line, id
+		WITH candidates AS (
+			(SELECT id, (CASE WHEN $4 <> '' AND strpos(symbol_names, $4) > 0 THEN 2 ELSE 1 END + `+rank+`)::float8 AS score
+			FROM rag_chunks
+			WHERE workspace_id = $1 AND tsv @@ $3::text::tsquery`+filters+`
+			ORDER BY score DESC LIMIT $5)
+			UNION ALL
+			(SELECT id, `+rank+`::float8 AS score
+			FROM rag_chunks
+			WHERE workspace_id = $1 AND tsv @@ $2::text::tsquery`+filters+`
+			ORDER BY score DESC LIMIT $5)
+		), best AS (
+			SELECT id, max(score) AS score FROM candidates GROUP BY id
+		)
+		SELECT `+prefixed("c.", chunkColumns)+`, best.score
+		FROM best JOIN rag_chunks AS c ON c.id = best.id
+		ORDER BY best.score DESC, c.path, c.start_line, c.id
 		LIMIT $5`, args...)
 	if err != nil {
 		return nil, wrapErr(err, "search chunks text", "chunk")
@@ -240,4 +266,78 @@ func (s *Store) SearchChunksText(ctx context.Context, q domain.ChunkQuery) ([]do
 		return nil, wrapErr(err, "search chunks text", "chunk")
 	}
 	return hits, nil
+}
+
+// prefixed qualifies each column of a comma-separated list with prefix.
+func prefixed(prefix, columns string) string {
+	cols := strings.Split(columns, ", ")
+	for i, c := range cols {
+		cols[i] = prefix + c
+	}
+	return strings.Join(cols, ", ")
+}
+
+// termStatsTTL is how long the planner's lexeme statistics are reused before they are read
+// again; ANALYZE (autovacuum's, or after a bulk load) changes them rarely.
+const termStatsTTL = time.Minute
+
+// termStats is a snapshot of the planner's statistics of rag_chunks.tsv: the most common
+// lexemes' frequencies (ANALYZE samples them for the @@ operator's selectivity) and the
+// table's estimated row count.
+type termStats struct {
+	read  time.Time
+	rows  float64
+	freq  map[string]float64
+	floor float64 // the lowest listed frequency: a lexeme not listed is rarer
+}
+
+// termDocs estimates how many chunks (of every workspace) contain each term, from the
+// planner's statistics: a listed lexeme's frequency times the row count, and the lowest
+// listed frequency's for the others. Before the table's first ANALYZE every estimate is 0,
+// so every term is searched, which is right for a table that small.
+func (s *Store) termDocs(ctx context.Context, terms []string) ([]int64, error) {
+	st, err := s.lexemeStats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	docs := make([]int64, len(terms))
+	for i, t := range terms {
+		f, ok := st.freq[t]
+		if !ok {
+			f = st.floor
+		}
+		docs[i] = int64(f * st.rows)
+	}
+	return docs, nil
+}
+
+// lexemeStats returns the cached termStats, reading them again when older than termStatsTTL.
+func (s *Store) lexemeStats(ctx context.Context) (*termStats, error) {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	if s.stats != nil && time.Since(s.stats.read) < termStatsTTL {
+		return s.stats, nil
+	}
+	var rows float64
+	var elems []string
+	var freqs []float32
+	err := s.pool.QueryRow(ctx, `
+		SELECT greatest(c.reltuples, 0)::float8, st.most_common_elems::text::text[], st.most_common_elem_freqs
+		FROM pg_class AS c
+		LEFT JOIN pg_stats AS st ON st.schemaname = current_schema() AND st.tablename = 'rag_chunks' AND st.attname = 'tsv'
+		WHERE c.oid = 'rag_chunks'::regclass`).Scan(&rows, &elems, &freqs)
+	if err != nil {
+		return nil, wrapErr(err, "read lexeme statistics", "chunk")
+	}
+	st := &termStats{read: time.Now(), rows: rows, freq: make(map[string]float64, len(elems))}
+	// most_common_elem_freqs lists one frequency per element, then the minimum and maximum of
+	// those and the frequency of null elements.
+	if len(freqs) >= len(elems)+2 {
+		for i, e := range elems {
+			st.freq[e] = float64(freqs[i])
+		}
+		st.floor = float64(freqs[len(elems)])
+	}
+	s.stats = st
+	return st, nil
 }

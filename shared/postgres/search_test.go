@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,75 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestStore_SelectiveText checks that full-text search ranks by a query's selective terms
+// when its common ones would make it visit too many chunks (domain.SelectiveTerms): a term in
+// every chunk adds nothing to the ranking, and leaving it out keeps search fast at any size.
+// The term counts come from the planner's statistics, brought up to date by ANALYZE.
+func TestStore_SelectiveText(t *testing.T) {
+	ctx := context.Background()
+	dsn := testserver.Postgres(t)
+	s, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	u := &domain.User{ID: domain.NewID(), Email: "selective@example.com", Role: domain.RoleUser, CreatedAt: now, UpdatedAt: now}
+	must(t, s.CreateUser(ctx, u))
+	w := &domain.Workspace{ID: domain.NewID(), OwnerID: u.ID, Name: "w", CreatedAt: now, UpdatedAt: now}
+	must(t, s.CreateWorkspace(ctx, w))
+	put := func(path, symbol, content string) {
+		emb := make([]float32, domain.EmbeddingDims)
+		emb[0] = 1
+		c := &domain.Chunk{Path: path, FileVersion: 1, StartLine: 1, EndLine: 2, Language: domain.LanguageOf(path),
+			Symbol: symbol, Content: content, ContentHash: domain.HashContent([]byte(content)), Embedding: emb}
+		must(t, s.ReplaceChunks(ctx, w.ID, path, []*domain.Chunk{c}))
+	}
+	for i := range 150 {
+		put(fmt.Sprintf("filler/f%03d.txt", i), "", "common filler words")
+	}
+	var rare []string
+	for i := range 3 {
+		p := fmt.Sprintf("rare/r%d.txt", i)
+		rare = append(rare, p)
+		put(p, "", "common rare words")
+	}
+	put("common.go", "commonWords", "func commonWords() {}")
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "ANALYZE rag_chunks"); err != nil {
+		t.Fatal(err)
+	}
+	postgres.SetTextPostingBudget(s, 100)
+
+	search := func(text string) []string {
+		t.Helper()
+		hits, err := s.SearchChunksText(ctx, domain.ChunkQuery{WorkspaceID: w.ID, Text: text, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var paths []string
+		for _, h := range hits {
+			paths = append(paths, h.Chunk.Path)
+		}
+		return paths
+	}
+	// "common" and "words" are in every chunk: the ranking is by "rare" alone.
+	if got := search("common rare words"); !slices.Equal(slices.Sorted(slices.Values(got)), rare) {
+		t.Fatalf("common rare words: %v, want only the chunks with the rare word, %v", got, rare)
+	}
+	// Every term is common: the rarest one still finds chunks.
+	if got := search("common words"); len(got) != 10 {
+		t.Fatalf("common words: %v, want 10 hits", got)
+	}
+	// A symbol that has every term comes first however common its terms are.
+	if got := search("commonWords"); len(got) == 0 || got[0] != "common.go" {
+		t.Fatalf("commonWords: %v, want common.go first", got)
 	}
 }

@@ -66,8 +66,7 @@ func deleteChunks(ctx context.Context, tx *sql.Tx, workspaceID, path string) ([]
 }
 
 // ReplaceChunks replaces every chunk of the file with chunks in one transaction and then
-// updates the vector index; the full-text index follows the rows by trigger, inside the
-// transaction. Chunks without an ID get one. EINVALID if a chunk belongs to another
+// updates the in-process vector and text indexes. Chunks without an ID get one. EINVALID if a chunk belongs to another
 // workspace or file or its embedding is not EmbeddingDims finite values; ENOTFOUND if the
 // workspace does not exist.
 func (s *Store) ReplaceChunks(ctx context.Context, workspaceID, path string, chunks []*domain.Chunk) error {
@@ -91,6 +90,7 @@ func (s *Store) ReplaceChunks(ctx context.Context, workspaceID, path string, chu
 	s.chunkMu.Lock()
 	defer s.chunkMu.Unlock()
 	var removed []string
+	docs := make([]textDoc, len(chunks))
 	err := s.write(ctx, "replace chunks", func(tx *sql.Tx) error {
 		var err error
 		if removed, err = deleteChunks(ctx, tx, workspaceID, path); err != nil {
@@ -106,8 +106,9 @@ func (s *Store) ReplaceChunks(ctx context.Context, workspaceID, path string, chu
 			return fmt.Errorf("sqlite: replace chunks: %w", err)
 		}
 		defer stmt.Close()
-		for _, c := range chunks {
+		for i, c := range chunks {
 			f := chunkSearchFields(c.Symbol, path, c.Content)
+			docs[i] = textDoc{id: c.ID, meta: chunkMeta{path: path, language: c.Language}, fields: f}
 			_, err := stmt.ExecContext(ctx, c.ID, workspaceID, path, c.FileVersion, c.StartLine, c.EndLine,
 				c.Language, c.Symbol, c.Content, c.ContentHash, encodeEmbedding(c.Embedding), f.names, f.symbol, f.path, f.content)
 			if err != nil {
@@ -125,12 +126,13 @@ func (s *Store) ReplaceChunks(ctx context.Context, workspaceID, path string, chu
 	for i, c := range chunks {
 		ids[i], metas[i], vecs[i] = c.ID, chunkMeta{path: path, language: c.Language}, c.Embedding
 	}
-	s.index.remove(workspaceID, removed)
+	s.unindex(workspaceID, removed)
 	s.index.add(workspaceID, ids, metas, vecs)
+	s.text.add(workspaceID, docs)
 	return nil
 }
 
-// DeleteChunks removes every chunk of the file from the database and then from the index.
+// DeleteChunks removes every chunk of the file from the database and then from the indexes.
 func (s *Store) DeleteChunks(ctx context.Context, workspaceID, path string) error {
 	s.chunkMu.Lock()
 	defer s.chunkMu.Unlock()
@@ -143,8 +145,15 @@ func (s *Store) DeleteChunks(ctx context.Context, workspaceID, path string) erro
 	if err != nil {
 		return err
 	}
-	s.index.remove(workspaceID, removed)
+	s.unindex(workspaceID, removed)
 	return nil
+}
+
+// unindex removes the chunk IDs of the workspace from the in-process indexes, after the
+// transaction that deleted them committed.
+func (s *Store) unindex(workspaceID string, ids []string) {
+	s.index.remove(workspaceID, ids)
+	s.text.remove(workspaceID, ids)
 }
 
 // CountChunks returns how many chunks the workspace has, counted in the database.
@@ -197,24 +206,43 @@ func (s *Store) SearchChunks(ctx context.Context, q domain.ChunkQuery) ([]domain
 	if err := checkVector("query vector", q.Vector); err != nil {
 		return nil, err
 	}
-	workspaceID := q.WorkspaceID
-	hits := s.index.search(workspaceID, q.Vector, q.Limit, vectorFilter(q))
-	byID := make(map[string]*domain.Chunk, len(hits))
-	for lo := 0; lo < len(hits); lo += fetchBatch {
-		batch := hits[lo:min(lo+fetchBatch, len(hits))]
+	hits := s.index.search(q.WorkspaceID, q.Vector, q.Limit, queryFilter(q))
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.id
+	}
+	chunks, err := s.chunksByID(ctx, "search chunks", q.WorkspaceID, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.ScoredChunk, 0, len(hits))
+	for _, h := range hits {
+		if c, ok := chunks[h.id]; ok {
+			out = append(out, domain.ScoredChunk{Chunk: c, Score: float64(h.score)})
+		}
+	}
+	return out, nil
+}
+
+// chunksByID reads the chunks of the workspace with the given IDs (without embeddings), by
+// ID; IDs no longer in the database are left out.
+func (s *Store) chunksByID(ctx context.Context, op, workspaceID string, ids []string) (map[string]*domain.Chunk, error) {
+	byID := make(map[string]*domain.Chunk, len(ids))
+	for lo := 0; lo < len(ids); lo += fetchBatch {
+		batch := ids[lo:min(lo+fetchBatch, len(ids))]
 		args := make([]any, 0, len(batch)+1)
 		args = append(args, workspaceID)
-		for _, h := range batch {
-			args = append(args, h.id)
+		for _, id := range batch {
+			args = append(args, id)
 		}
 		// The unary + keeps SQLite from answering through the (workspace_id, path) index, which
 		// without statistics it prefers to the primary key, scanning the whole workspace.
 		rows, err := s.rdb.QueryContext(ctx, `SELECT id, path, file_version, start_line, end_line, language, symbol, content, content_hash
 			FROM rag_chunks WHERE +workspace_id = ? AND id IN (?`+strings.Repeat(", ?", len(batch)-1)+`)`, args...)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: search chunks: %w", err)
+			return nil, fmt.Errorf("sqlite: %s: %w", op, err)
 		}
-		chunks, err := collect(rows, "search chunks", func(row interface{ Scan(...any) error }) (*domain.Chunk, error) {
+		chunks, err := collect(rows, op, func(row interface{ Scan(...any) error }) (*domain.Chunk, error) {
 			c := &domain.Chunk{WorkspaceID: workspaceID}
 			err := row.Scan(&c.ID, &c.Path, &c.FileVersion, &c.StartLine, &c.EndLine, &c.Language, &c.Symbol, &c.Content, &c.ContentHash)
 			return c, err
@@ -226,20 +254,15 @@ func (s *Store) SearchChunks(ctx context.Context, q domain.ChunkQuery) ([]domain
 			byID[c.ID] = c
 		}
 	}
-	out := make([]domain.ScoredChunk, 0, len(hits))
-	for _, h := range hits {
-		if c, ok := byID[h.id]; ok {
-			out = append(out, domain.ScoredChunk{Chunk: c, Score: float64(h.score)})
-		}
-	}
-	return out, nil
+	return byID, nil
 }
 
-// loadIndex fills the vector index from the database; Open calls it once.
+// loadIndex fills the vector and text indexes from the database; Open calls it once.
 func (s *Store) loadIndex(ctx context.Context) error {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT id, workspace_id, path, language, embedding FROM rag_chunks`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, workspace_id, path, language, embedding,
+		symbol_names, symbol_terms, path_terms, content_terms FROM rag_chunks`)
 	if err != nil {
-		return fmt.Errorf("sqlite: load vector index: %w", err)
+		return fmt.Errorf("sqlite: load indexes: %w", err)
 	}
 	defer rows.Close()
 	vec := make([]float32, domain.EmbeddingDims)
@@ -248,12 +271,13 @@ func (s *Store) loadIndex(ctx context.Context) error {
 	for rows.Next() {
 		var id, ws string
 		var m chunkMeta
+		var f searchFields
 		var emb sql.RawBytes // decoded before the next row, so no copy is needed
-		if err := rows.Scan(&id, &ws, &m.path, &m.language, &emb); err != nil {
-			return fmt.Errorf("sqlite: load vector index: %w", err)
+		if err := rows.Scan(&id, &ws, &m.path, &m.language, &emb, &f.names, &f.symbol, &f.path, &f.content); err != nil {
+			return fmt.Errorf("sqlite: load indexes: %w", err)
 		}
 		if err := decodeEmbedding(vec, emb); err != nil {
-			return fmt.Errorf("sqlite: load vector index: chunk %s: %w", id, err)
+			return fmt.Errorf("sqlite: load indexes: chunk %s: %w", id, err)
 		}
 		if prev, ok := interned[m]; ok {
 			m = prev
@@ -261,9 +285,10 @@ func (s *Store) loadIndex(ctx context.Context) error {
 			interned[m] = m
 		}
 		s.index.add(ws, []string{id}, []chunkMeta{m}, [][]float32{vec})
+		s.text.add(ws, []textDoc{{id: id, meta: m, fields: f}})
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sqlite: load vector index: %w", err)
+		return fmt.Errorf("sqlite: load indexes: %w", err)
 	}
 	return nil
 }

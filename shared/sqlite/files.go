@@ -131,6 +131,6 @@ func (s *Store) DeleteFile(ctx context.Context, workspaceID, path string, opts d
 	if err != nil {
 		return err
 	}
-	s.index.remove(workspaceID, removed)
+	s.unindex(workspaceID, removed)
 	return nil
 }

@@ -3,11 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -76,11 +76,11 @@ func TestSymbolNames(t *testing.T) {
 
 func TestParseTextQuery(t *testing.T) {
 	q, ok := parseTextQuery(`parseChunk`)
-	if !ok || q.match != `"parsechunk" OR "parse" OR "chunk"` || q.terms != `["parsechunk","parse","chunk"]` || q.identifier != " parsechunk " {
+	if !ok || !slices.Equal(q.terms, []string{"parsechunk", "parse", "chunk"}) || q.identifier != " parsechunk " {
 		t.Fatalf("parseTextQuery(parseChunk) = %+v, %v", q, ok)
 	}
 	q, ok = parseTextQuery(`serve the HTTP "serve"`)
-	if !ok || q.match != `"serve" OR "the" OR "http"` || q.identifier != "" {
+	if !ok || !slices.Equal(q.terms, []string{"serve", "the", "http"}) || q.identifier != "" {
 		t.Fatalf("parseTextQuery(phrase) = %+v, %v", q, ok)
 	}
 	for _, text := range []string{"", " ", "+-*/", "a b c"} {
@@ -93,9 +93,8 @@ func TestParseTextQuery(t *testing.T) {
 		long += fmt.Sprintf("word%d ", i)
 	}
 	q, _ = parseTextQuery(long + long)
-	var terms []string
-	if err := json.Unmarshal([]byte(q.terms), &terms); err != nil || len(terms) != maxQueryTerms || terms[0] != "word0" {
-		t.Fatalf("a long query searches %d terms (%v), want the first %d", len(terms), err, maxQueryTerms)
+	if len(q.terms) != maxQueryTerms || q.terms[0] != "word0" {
+		t.Fatalf("a long query searches %d terms (%v), want the first %d", len(q.terms), q.terms, maxQueryTerms)
 	}
 }
 
@@ -118,7 +117,7 @@ func TestVectorIndex_FilteredSearchMatchesBruteForce(t *testing.T) {
 		}
 	}
 	x.add("ws", ids, metas, vecs)
-	keep := vectorFilter(domain.ChunkQuery{PathGlob: "dir3/*", Language: "python"})
+	keep := queryFilter(domain.ChunkQuery{PathGlob: "dir3/*", Language: "python"})
 	for _, k := range []int{1, 10, len(keptIDs) + 5} {
 		q := randomVec(r, dims)
 		got := x.search("ws", q, k, keep)
@@ -199,17 +198,56 @@ func TestOpen_BackfillsSearchFields(t *testing.T) {
 	if err != nil || len(hits) != 1 || hits[0].Chunk.ID != "c2" {
 		t.Fatalf("vector search after the upgrade = %v, %v", hits, err)
 	}
-	// The full-text index agrees with its content table, and stays so through a replace.
+	// The text index agrees with the table, and stays so through a replace.
+	checkTextIndex(t, s, "after the upgrade")
 	if err := s.ReplaceChunks(ctx, "w", "pkg/f0.go", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.wdb.ExecContext(ctx, `INSERT INTO rag_chunks_fts (rag_chunks_fts, rank) VALUES ('integrity-check', 1)`); err != nil {
-		t.Fatalf("FTS integrity check: %v", err)
+	checkTextIndex(t, s, "after a replace")
+}
+
+// checkTextIndex fails unless the in-process text index holds exactly the chunks of the
+// database, by workspace.
+func checkTextIndex(t *testing.T, s *Store, when string) {
+	t.Helper()
+	rows, err := s.rdb.Query(`SELECT workspace_id, id FROM rag_chunks`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]bool{}
+	for rows.Next() {
+		var ws, id string
+		if err := rows.Scan(&ws, &id); err != nil {
+			t.Fatal(err)
+		}
+		if want[ws] == nil {
+			want[ws] = map[string]bool{}
+		}
+		want[ws][id] = true
+	}
+	rows.Close()
+	s.text.mu.RLock()
+	defer s.text.mu.RUnlock()
+	got := map[string]map[string]bool{}
+	for ws, sp := range s.text.spaces {
+		got[ws] = map[string]bool{}
+		for id, r := range sp.row {
+			if sp.ids[r] != id {
+				t.Fatalf("%s: row %d of %s is %q", when, r, id, sp.ids[r])
+			}
+			got[ws][id] = true
+		}
+		if len(sp.row) != sp.live {
+			t.Fatalf("%s: workspace %s has %d rows, counts %d live", when, ws, len(sp.row), sp.live)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("%s: text index holds %v, database %v", when, got, want)
 	}
 }
 
-// TestStore_TextIndexIntegrity checks with FTS5's own integrity check that the full-text index
-// matches its content table after every kind of chunk removal, the cascade included.
+// TestStore_TextIndexIntegrity checks that the in-process text index matches the table after
+// every kind of chunk removal, the cascade included.
 func TestStore_TextIndexIntegrity(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, t.TempDir())
@@ -219,9 +257,7 @@ func TestStore_TextIndexIntegrity(t *testing.T) {
 	defer s.Close()
 	check := func(when string) {
 		t.Helper()
-		if _, err := s.wdb.ExecContext(ctx, `INSERT INTO rag_chunks_fts (rag_chunks_fts, rank) VALUES ('integrity-check', 1)`); err != nil {
-			t.Fatalf("FTS integrity check %s: %v", when, err)
-		}
+		checkTextIndex(t, s, when)
 	}
 	now := time.Now()
 	if err := s.CreateUser(ctx, &domain.User{ID: "u", Email: "i@example.com", Role: domain.RoleUser, CreatedAt: now, UpdatedAt: now}); err != nil {
@@ -262,8 +298,9 @@ func TestStore_TextIndexIntegrity(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after DeleteWorkspace")
-	var n int
-	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM rag_chunks_fts WHERE rag_chunks_fts MATCH 'parse'`).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("FTS rows left = %d, %v", n, err)
+	for _, w := range []string{"w1", "w2"} {
+		if hits, err := s.SearchChunksText(ctx, domain.ChunkQuery{WorkspaceID: w, Text: "parse", Limit: 10}); err != nil || len(hits) != 0 {
+			t.Fatalf("%s still finds %d chunks, %v", w, len(hits), err)
+		}
 	}
 }

@@ -4,9 +4,9 @@
 // It uses the pure-Go modernc.org/sqlite driver (no cgo) through database/sql. SQLite allows one
 // writer at a time, so the store keeps two pools: a single write connection whose transactions
 // take the write lock up front (BEGIN IMMEDIATE), and a pool of read-only connections that WAL
-// lets run alongside the writer. Semantic search runs over an in-process vector index that is
-// rebuilt from the database on Open, so the database file stays the only thing persisted;
-// full-text search runs on an FTS5 table in the same file, kept in step by triggers.
+// lets run alongside the writer. Semantic and full-text search run over in-process indexes
+// (vectorIndex, textIndex) that are rebuilt from the database on Open, so the database file
+// stays the only thing persisted.
 package sqlite
 
 import (
@@ -53,6 +53,7 @@ type Store struct {
 	// that removes or adds chunks, so the index applies them in commit order.
 	chunkMu sync.Mutex
 	index   *vectorIndex
+	text    *textIndex
 
 	closeOnce sync.Once
 	closeErr  error
@@ -68,7 +69,7 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: resolve path: %w", err)
 	}
-	s := &Store{index: newVectorIndex(domain.EmbeddingDims)}
+	s := &Store{index: newVectorIndex(domain.EmbeddingDims), text: newTextIndex()}
 
 	// The writer is opened first: its DSN switches the file to WAL, which the readers rely on.
 	s.wdb, err = sql.Open("sqlite", dsn(abs, false))

@@ -64,6 +64,7 @@ func (s *Store) DeleteWorkspace(ctx context.Context, id string) error {
 		return err
 	}
 	s.index.dropWorkspace(id)
+	s.text.dropWorkspace(id)
 	return nil
 }
 
