@@ -24,8 +24,8 @@ import (
 // underscores and read file names and numbers its own way. Queries are tsquery literals
 // ('a' | 'b'), which the server takes verbatim, so no query text is ever parsed as syntax.
 //
-// A hit's score is tier + ts_rank_cd(tsv, query, 1|32): the rank is normalised by the
-// chunk's length and mapped into [0, 1), and the tier puts symbol matches first — 2 when the
+// A hit's score is tier + ts_rank(tsv, query, 1|32): the rank is normalised by the chunk's
+// length and mapped into [0, 1), and the tier puts symbol matches first — 2 when the
 // query is an identifier the chunk's symbol declares (symbolNames), 1 when every query term
 // is among the symbol's terms, 0 otherwise.
 
@@ -39,7 +39,7 @@ const (
 	maxLexemePositions = 256
 )
 
-// rankNormalization is ts_rank_cd's normalisation: 1 divides by 1 + log(document length), so
+// rankNormalization is ts_rank's normalisation: 1 divides by 1 + log(document length), so
 // a long chunk does not win by size alone; 32 maps the rank r to r/(r+1), into [0, 1).
 const rankNormalization = 1 | 32
 
@@ -213,8 +213,11 @@ func scanScoredChunk(row pgx.CollectableRow) (domain.ScoredChunk, error) {
 
 // textPostingBudget bounds the postings (chunk, term) a full-text search ranks: the query's
 // rarest terms are ranked by, up to about this many chunks in all (domain.SelectiveTerms).
-// Measured with infra's BenchmarkSearchLatency (docs/benchmarks.md).
-const textPostingBudget = 20_000
+// Each matching chunk costs a heap fetch and a detoasted tsvector, a few microseconds even
+// when cached (EXPLAIN ANALYZE at 100k chunks: 3,136 matches in 5-10 ms; ranking them with
+// ts_rank_cd took 70-140 ms, with ts_rank 20 ms, which is why ts_rank ranks); see
+// BenchmarkSearchLatency in docs/benchmarks.md.
+const textPostingBudget = 3_000
 
 // SearchChunksText returns up to q.Limit chunks of the workspace that contain any term of
 // q.Text (domain.Terms, so identifiers match whole and by their parts), best first. The
@@ -239,7 +242,7 @@ func (s *Store) SearchChunksText(ctx context.Context, q domain.ChunkQuery) ([]do
 	ranked := anyLexeme(domain.SelectiveTerms(tq.terms, docs, s.textBudget))
 	args := []any{q.WorkspaceID, ranked, tq.allSymbol, tq.identifier, q.Limit}
 	filters := chunkFilters(q, &args)
-	rank := `ts_rank_cd(tsv, $2::text::tsquery, ` + strconv.Itoa(rankNormalization) + `)`
+	rank := `ts_rank(tsv, $2::text::tsquery, ` + strconv.Itoa(rankNormalization) + `)`
 	rows, err := s.pool.Query(ctx, `
 		WITH candidates AS (
 			(SELECT id, (CASE WHEN $4 <> '' AND strpos(symbol_names, $4) > 0 THEN 2 ELSE 1 END + `+rank+`)::float8 AS score

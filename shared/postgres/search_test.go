@@ -198,7 +198,7 @@ func TestStore_SelectiveText(t *testing.T) {
 	put := func(path, symbol, content string) {
 		emb := make([]float32, domain.EmbeddingDims)
 		emb[0] = 1
-		c := &domain.Chunk{Path: path, FileVersion: 1, StartLine: 1, EndLine: 2, Language: domain.LanguageOf(path),
+		c := &domain.Chunk{ID: domain.NewID(), Path: path, FileVersion: 1, StartLine: 1, EndLine: 2, Language: domain.LanguageOf(path),
 			Symbol: symbol, Content: content, ContentHash: domain.HashContent([]byte(content)), Embedding: emb}
 		must(t, s.ReplaceChunks(ctx, w.ID, path, []*domain.Chunk{c}))
 	}
