@@ -14,15 +14,16 @@ import (
 // The signs are taken after a fixed random rotation (a randomised Hadamard transform, as in
 // RaBitQ). Without it the signs of a hashed embedding are a poor summary: most of its weight
 // sits in a few dozen buckets and the signs of the rest are noise, and a short query is
-// sparse, so on localembed vectors the true top 30 is only 79% of the best 1000 by estimate,
-// against 99.4% with it (measured on 100k chunks of the Go source). The rotation spreads every
-// vector's weight evenly over all dimensions, where one sign per dimension loses the least.
+// sparse, so on localembed vectors only 80% of the true top 30 is among the best 1000 by
+// estimate, against 99.6% with it (100k chunks of the Go source, docs/benchmarks.md). The
+// rotation spreads every vector's weight evenly over all dimensions, where one sign per
+// dimension loses the least.
 //
 // The estimate is asymmetric: the query stays in float32 and is dotted with the code's ±1
-// values, divided by the rotated vector's L1 norm (RaBitQ's unbiased estimator of the dot
+// values, divided by the rotated vector's L1 norm (RaBitQ's estimator of the dot
 // product: <x, q> ≈ <sign(x), q> / ‖x‖₁ for rotated unit x, q). Comparing codes with codes
-// (Hamming distance) is four times cheaper but throws away the query's magnitudes and needs
-// several times more candidates for the same recall.
+// (Hamming distance) throws away the query's magnitudes, needs about four times the
+// candidates for the same recall, and in Go is hardly cheaper than the table lookups.
 type signCoder struct {
 	dims  int          // length of the vectors coded
 	n     int          // length of the rotation: dims rounded up to a power of two, at least 64

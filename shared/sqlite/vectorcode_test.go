@@ -43,8 +43,10 @@ func recallAt(x *vectorIndex, ws string, qs [][]float32, k int, keep chunkFilter
 }
 
 // TestVectorIndex_ApproxRecall checks that the two-step search of a large workspace finds
-// almost all of the exact top k, on vectors shaped like real embeddings. Lowering
-// defaultMinCandidates or defaultCandidatesPerK a few times makes it fail.
+// almost all of the exact top k (recall@10 and @30 at least 0.98, against 0.99–1.0 measured),
+// on vectors shaped like real embeddings, with and without a filter. With 300 candidates
+// instead of 1000–1200 (minCandidates 300, candidatesPerK 10) recall@30 falls to 0.92 and it
+// fails.
 func TestVectorIndex_ApproxRecall(t *testing.T) {
 	const dims = 512
 	for _, tc := range []struct {
@@ -58,6 +60,9 @@ func TestVectorIndex_ApproxRecall(t *testing.T) {
 		{"40k filtered", 40_000, 40, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if testing.Short() && tc.n > 20_000 {
+				t.Skip("-short: the 20k case only")
+			}
 			c := newHashedCorpus(dims, uint64(tc.n))
 			vecs, words := c.chunks(tc.n)
 			qs := c.queries(tc.queries, vecs, words)
