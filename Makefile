@@ -50,7 +50,7 @@ lint:
 
 ## bench: Go benchmarks on every backend (see docs/benchmarks.md)
 bench: deps
-	VIBECODE_TEST_SERVERS=require $(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
+	VIBECODE_TEST_SERVERS=require $(GO) test -run '^$$' -bench . -benchmem -timeout 90m ./...
 
 ## build: the local stack (bin/vibecode) and the static workspace agent (bin/workspace-agent)
 build:

@@ -826,7 +826,7 @@ func hnswRecall(b *testing.B, s *postgres.Store, dsn, ws string, d *latencyData)
 
 	// The store's query at other ef_search values (its settings otherwise).
 	sweep := func(index string) {
-		for _, ef := range []int{40, 100, 128, 200, 400} {
+		for _, ef := range []int{40, 128, 200, 256, 400} {
 			var sum float64
 			lat := make([]time.Duration, 0, recallQueries)
 			for j := range recallQueries {

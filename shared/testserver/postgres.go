@@ -232,6 +232,17 @@ func (s *pgServer) command(path string, cred *syscall.Credential, logf *os.File,
 	return cmd
 }
 
+// sharedBuffers is the server's shared_buffers: 128MB, enough for any test, unless
+// VIBECODE_TEST_PG_SHARED_BUFFERS says otherwise. Benchmarks over large tables set it
+// (docs/benchmarks.md) so that, as on a production server sized for its data, the table and
+// its indexes are read from PostgreSQL's own cache rather than through the kernel's.
+func sharedBuffers() string {
+	if v := os.Getenv("VIBECODE_TEST_PG_SHARED_BUFFERS"); v != "" {
+		return v
+	}
+	return "128MB"
+}
+
 // start starts the server on a free loopback port and waits until it accepts connections.
 func (s *pgServer) start(postgres string, cred *syscall.Credential, logf *os.File, data string) error {
 	port, err := freePort()
@@ -247,7 +258,7 @@ func (s *pgServer) start(postgres string, cred *syscall.Credential, logf *os.Fil
 		"-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off",
 		"-c", "max_connections=200",
-		"-c", "shared_buffers=128MB",
+		"-c", "shared_buffers="+sharedBuffers(),
 	)
 	if err := cmd.Start(); err != nil {
 		return s.failure("start postgres: %v", err)
