@@ -123,7 +123,13 @@ func (x *vectorIndex) add(ws string, ids []string, metas []chunkMeta, vecs [][]f
 	if len(ids) == 0 {
 		return
 	}
-	rot := make([]float32, x.coder.n) // scratch for encode
+	// Scratch for encode, on the stack for up to 512 dimensions: Open adds vectors one at a
+	// time.
+	var scratch [512]float32
+	rot := scratch[:min(x.coder.n, len(scratch))]
+	if x.coder.n > len(scratch) {
+		rot = make([]float32, x.coder.n)
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	sp := x.spaces[ws]
