@@ -209,17 +209,24 @@ func (s *Store) SearchChunks(ctx context.Context, q domain.ChunkQuery) ([]domain
 	}
 	hits := s.index.search(q.WorkspaceID, q.Vector, q.Limit, queryFilter(q))
 	ids := make([]string, len(hits))
+	scores := make([]float64, len(hits))
 	for i, h := range hits {
-		ids[i] = h.id
+		ids[i], scores[i] = h.id, float64(h.score)
 	}
-	chunks, err := s.chunksByID(ctx, "search chunks", q.WorkspaceID, ids)
+	return s.scoredChunks(ctx, "search chunks", q.WorkspaceID, ids, scores)
+}
+
+// scoredChunks reads the ranked chunks of an index search (IDs and their scores, best first)
+// from the database, in that order; a chunk deleted since the index answered is left out.
+func (s *Store) scoredChunks(ctx context.Context, op, workspaceID string, ids []string, scores []float64) ([]domain.ScoredChunk, error) {
+	chunks, err := s.chunksByID(ctx, op, workspaceID, ids)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]domain.ScoredChunk, 0, len(hits))
-	for _, h := range hits {
-		if c, ok := chunks[h.id]; ok {
-			out = append(out, domain.ScoredChunk{Chunk: c, Score: float64(h.score)})
+	out := make([]domain.ScoredChunk, 0, len(ids))
+	for i, id := range ids {
+		if c, ok := chunks[id]; ok {
+			out = append(out, domain.ScoredChunk{Chunk: c, Score: scores[i]})
 		}
 	}
 	return out, nil

@@ -169,18 +169,13 @@ func (s *Store) SearchChunksText(ctx context.Context, q domain.ChunkQuery) ([]do
 	}
 	hits := s.text.search(q.WorkspaceID, tq.terms, tq.identifier, q.Limit, queryFilter(q))
 	ids := make([]string, len(hits))
+	scores := make([]float64, len(hits))
 	for i, h := range hits {
-		ids[i] = h.id
+		ids[i], scores[i] = h.id, h.score
 	}
-	chunks, err := s.chunksByID(ctx, "search chunks text", q.WorkspaceID, ids)
+	out, err := s.scoredChunks(ctx, "search chunks text", q.WorkspaceID, ids, scores)
 	if err != nil {
 		return nil, err
-	}
-	out := make([]domain.ScoredChunk, 0, len(hits))
-	for _, h := range hits {
-		if c, ok := chunks[h.id]; ok {
-			out = append(out, domain.ScoredChunk{Chunk: c, Score: h.score})
-		}
 	}
 	// The index breaks ties by path; the line within the file is known only now.
 	slices.SortStableFunc(out, func(a, b domain.ScoredChunk) int {
