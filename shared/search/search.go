@@ -134,15 +134,33 @@ func (q *Query) Validate() error {
 	return nil
 }
 
-// cacheKey is the seed's per-workspace key scheme: ws:<id>:search:<hash of the query>, so
-// a file change drops it with the rest of the workspace's entries.
-func cacheKey(q Query, model string) string {
+// cacheKey is the seed's per-workspace key scheme: ws:<id>:search:<epoch>:<hash of the
+// query>, so a file change drops it with the rest of the workspace's entries. epoch is the
+// workspace's search epoch (see Search).
+func cacheKey(q Query, model, epoch string) string {
 	b, _ := json.Marshal(struct {
 		Q     Query
 		Model string
 	}{q, model})
 	sum := sha256.Sum256(b)
-	return domain.CacheKey(q.WorkspaceID, "search:"+hex.EncodeToString(sum[:16]))
+	return domain.CacheKey(q.WorkspaceID, "search:"+epoch+":"+hex.EncodeToString(sum[:16]))
+}
+
+// epochKey holds a workspace's search epoch.
+func epochKey(workspaceID string) string { return domain.CacheKey(workspaceID, "search-epoch") }
+
+// epoch returns the workspace's search epoch, starting a new one when it has none.
+//
+// Results are stored under the epoch read before the search ran. A file change drops every
+// cache entry of the workspace, the epoch with them, so a search that was running across the
+// change — and read the index before the change reached it — stores its result under an epoch
+// no later search uses: without the epoch it would have been served, stale, for TTLShort.
+func (s *Service) epoch(ctx context.Context, workspaceID string) (string, error) {
+	if b, ok, err := s.cache.Get(ctx, epochKey(workspaceID)); err != nil || ok {
+		return string(b), err
+	}
+	e := domain.NewID()
+	return e, s.cache.Set(ctx, epochKey(workspaceID), []byte(e), domain.TTLMedium)
 }
 
 // Search runs q (validated by the caller or here) over the workspace's chunks.
@@ -151,15 +169,20 @@ func (s *Service) Search(ctx context.Context, q Query) (*Result, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
-	key := cacheKey(q, s.embedder.Model())
-	if b, ok, err := s.cache.Get(ctx, key); err == nil && ok {
-		var r Result
-		if json.Unmarshal(b, &r) == nil {
-			r.Cached, r.TookMS = true, time.Since(start).Milliseconds()
-			return &r, nil
+	key := ""
+	if epoch, err := s.epoch(ctx, q.WorkspaceID); err != nil {
+		s.log.WarnContext(ctx, "search cache epoch failed", "err", err)
+	} else {
+		key = cacheKey(q, s.embedder.Model(), epoch)
+		if b, ok, err := s.cache.Get(ctx, key); err == nil && ok {
+			var r Result
+			if json.Unmarshal(b, &r) == nil {
+				r.Cached, r.TookMS = true, time.Since(start).Milliseconds()
+				return &r, nil
+			}
+		} else if err != nil {
+			s.log.WarnContext(ctx, "search cache read failed", "err", err)
 		}
-	} else if err != nil {
-		s.log.WarnContext(ctx, "search cache read failed", "err", err)
 	}
 
 	hits, err := s.hybrid(ctx, q)
@@ -167,7 +190,7 @@ func (s *Service) Search(ctx context.Context, q Query) (*Result, error) {
 		return nil, err
 	}
 	r := &Result{Results: hits}
-	if b, err := json.Marshal(r); err == nil {
+	if b, err := json.Marshal(r); err == nil && key != "" {
 		if err := s.cache.Set(ctx, key, b, domain.TTLShort); err != nil {
 			s.log.WarnContext(ctx, "search cache write failed", "err", err)
 		}
