@@ -146,8 +146,10 @@ func cacheKey(q Query, model, epoch string) string {
 	return domain.CacheKey(q.WorkspaceID, "search:"+epoch+":"+hex.EncodeToString(sum[:16]))
 }
 
-// epochKey holds a workspace's search epoch.
-func epochKey(workspaceID string) string { return domain.CacheKey(workspaceID, "search-epoch") }
+// epochKey holds a workspace's search epoch. It starts with "search:" like the results, so
+// both kinds of invalidation drop it: the API's of every workspace entry on a write, and the
+// ingest consumer's of the search entries when a job is done.
+func epochKey(workspaceID string) string { return domain.CacheKey(workspaceID, "search:epoch") }
 
 // epoch returns the workspace's search epoch, starting a new one when it has none.
 //

@@ -94,7 +94,8 @@ func TestSearch_ChangeDuringSearchIsNotCached(t *testing.T) {
 	}()
 	<-read
 	store.set(&domain.Chunk{ID: "old", Path: "old.go", Content: "x"}, &domain.Chunk{ID: "new", Path: "new.go", Content: "FreshProbe"})
-	must(t, cache.DeletePrefix(ctx, domain.WorkspaceCachePrefix("w")))
+	// What the ingest consumer drops when the job is done: the workspace's search entries.
+	must(t, cache.DeletePrefix(ctx, domain.CacheKey("w", "search:")))
 	close(hold)
 	if r := <-done; r == nil || len(r.Results) != 1 {
 		t.Fatalf("the search across the change = %+v, want the old single result", r)
