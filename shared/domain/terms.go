@@ -140,3 +140,46 @@ func SelectiveTerms(terms []string, docs []int64, budget int64) []string {
 	}
 	return out
 }
+
+// SymbolNames returns the names a chunk's symbol declares, lower-cased and space-separated with
+// a space at both ends: every comma-separated name whole and each of its qualified suffixes, so
+// "Server.Handle, parse" gives " server.handle handle parse ". A query that is one of them is
+// the identifier the chunk defines (QueryIdentifier). Both stores keep it per chunk for their
+// full-text search's identifier tier. Names containing spaces cannot be typed as one
+// identifier and are left out.
+func SymbolNames(symbol string) string {
+	var names []string
+	add := func(n string) {
+		if n != "" && !strings.ContainsFunc(n, unicode.IsSpace) && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	for _, name := range strings.Split(strings.ToLower(symbol), ",") {
+		name = strings.TrimSpace(name)
+		add(name)
+		for i := 0; i < len(name); i++ {
+			switch {
+			case name[i] == '.':
+				add(name[i+1:])
+			case strings.HasPrefix(name[i:], "::"):
+				add(name[i+2:])
+				i++
+			}
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return " " + strings.Join(names, " ") + " "
+}
+
+// QueryIdentifier returns " name " (lower-cased, a space at both ends, the form SymbolNames
+// lists names in) when the query text is one identifier, else "": a query with spaces or
+// control characters (PostgreSQL refuses NUL in text) cannot name a symbol.
+func QueryIdentifier(text string) string {
+	id := strings.ToLower(strings.TrimSpace(text))
+	if id == "" || strings.ContainsFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+		return ""
+	}
+	return " " + id + " "
+}

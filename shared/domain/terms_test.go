@@ -71,3 +71,37 @@ func TestSelectiveTerms(t *testing.T) {
 		t.Fatalf("SelectiveTerms reorders the query: %q", got)
 	}
 }
+
+func TestSymbolNames(t *testing.T) {
+	tests := map[string]string{
+		"":                       "",
+		"parseChunk":             " parsechunk ",
+		"Server.Handle":          " server.handle handle ",
+		"Server.Handle, parse":   " server.handle handle parse ",
+		"a::b::c":                " a::b::c b::c c ",
+		"(*Server).ServeHTTP":    " (*server).servehttp servehttp ",
+		"func main, x":           " x ",
+		" , ":                    "",
+		"React.Component.render": " react.component.render component.render render ",
+	}
+	for in, want := range tests {
+		if got := domain.SymbolNames(in); got != want {
+			t.Errorf("SymbolNames(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestQueryIdentifier(t *testing.T) {
+	tests := map[string]string{
+		"parseChunk":        " parsechunk ",
+		"  Server.Handle  ": " server.handle ",
+		"serve http":        "",
+		"a\x00b":            "",
+		"":                  "",
+	}
+	for in, want := range tests {
+		if got := domain.QueryIdentifier(in); got != want {
+			t.Errorf("QueryIdentifier(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -40,11 +40,11 @@ func TestTermVector(t *testing.T) {
 
 func TestParseTextQuery(t *testing.T) {
 	q, ok := parseTextQuery("parseChunk")
-	if !ok || q.anyTerm != `'parsechunk' | 'parse' | 'chunk'` || q.allSymbol != `'parsechunk':A & 'parse':A & 'chunk':A` ||
+	if !ok || anyLexeme(q.terms) != `'parsechunk' | 'parse' | 'chunk'` || q.allSymbol != `'parsechunk':A & 'parse':A & 'chunk':A` ||
 		q.identifier != " parsechunk " {
 		t.Fatalf("parseTextQuery(parseChunk) = %+v, %v", q, ok)
 	}
-	if q, _ := parseTextQuery("serve http"); q.identifier != "" || q.anyTerm != `'serve' | 'http'` {
+	if q, _ := parseTextQuery("serve http"); q.identifier != "" || anyLexeme(q.terms) != `'serve' | 'http'` {
 		t.Fatalf("parseTextQuery(serve http) = %+v", q)
 	}
 	for _, text := range []string{"", "  ", "!&|:*", "a"} {
@@ -52,8 +52,8 @@ func TestParseTextQuery(t *testing.T) {
 			t.Errorf("parseTextQuery(%q) has terms", text)
 		}
 	}
-	if q, _ := parseTextQuery(strings.Repeat("word ", 5) + strings.Repeat("x1 x2 x3 x4 x5 x6 x7 x8 x9 ", 10)); strings.Count(q.anyTerm, "|") != 9 {
-		t.Fatalf("distinct terms: %s", q.anyTerm)
+	if q, _ := parseTextQuery(strings.Repeat("word ", 5) + strings.Repeat("x1 x2 x3 x4 x5 x6 x7 x8 x9 ", 10)); strings.Count(anyLexeme(q.terms), "|") != 9 {
+		t.Fatalf("distinct terms: %s", anyLexeme(q.terms))
 	}
 }
 

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -46,7 +44,7 @@ const rankNormalization = 1 | 32
 // chunkSearchFields returns what the full-text search stores for a chunk: the names its symbol
 // declares and its weighted term vector.
 func chunkSearchFields(symbol, path, content string) (names string, tsv pgtype.TSVector) {
-	return symbolNames(symbol), termVector(
+	return domain.SymbolNames(symbol), termVector(
 		weightedTerms{domain.Terms(symbol), pgtype.TSVectorWeightA},
 		weightedTerms{domain.Terms(path), pgtype.TSVectorWeightB},
 		weightedTerms{domain.Terms(content), pgtype.TSVectorWeightD},
@@ -86,43 +84,11 @@ func termVector(parts ...weightedTerms) pgtype.TSVector {
 	return pgtype.TSVector{Lexemes: lexemes, Valid: true}
 }
 
-// symbolNames returns the names a chunk's symbol declares, lower-cased and space-separated with
-// a space at both ends: every comma-separated name whole and each of its qualified suffixes, so
-// "Server.Handle, parse" gives " server.handle handle parse ". A query that is one of them is
-// the identifier the chunk defines. Names containing spaces cannot be typed as one identifier
-// and are left out.
-func symbolNames(symbol string) string {
-	var names []string
-	add := func(n string) {
-		if n != "" && !strings.ContainsFunc(n, unicode.IsSpace) && !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-	}
-	for _, name := range strings.Split(strings.ToLower(symbol), ",") {
-		name = strings.TrimSpace(name)
-		add(name)
-		for i := 0; i < len(name); i++ {
-			switch {
-			case name[i] == '.':
-				add(name[i+1:])
-			case strings.HasPrefix(name[i:], "::"):
-				add(name[i+2:])
-				i++
-			}
-		}
-	}
-	if len(names) == 0 {
-		return ""
-	}
-	return " " + strings.Join(names, " ") + " "
-}
-
 // textQuery is a full-text query in the forms the SQL needs.
 type textQuery struct {
 	terms      []string // the query's distinct terms (domain.QueryTerms)
-	anyTerm    string   // tsquery matching chunks with any of the terms: 'a' | 'b'
 	allSymbol  string   // tsquery matching chunks whose symbol has every term: 'a':A & 'b':A
-	identifier string   // " name " when the query is one identifier, else ""
+	identifier string   // domain.QueryIdentifier of the text
 }
 
 // parseTextQuery turns the user's text into a textQuery; ok is false when the text has no
@@ -136,11 +102,7 @@ func parseTextQuery(text string) (q textQuery, ok bool) {
 	for i, t := range terms {
 		allSymbol[i] = quoteLexeme(t) + ":A"
 	}
-	q = textQuery{terms: terms, anyTerm: anyLexeme(terms), allSymbol: strings.Join(allSymbol, " & ")}
-	if id := strings.ToLower(strings.TrimSpace(text)); utf8.ValidString(id) && !strings.ContainsFunc(id, notInIdentifier) {
-		q.identifier = " " + id + " "
-	}
-	return q, true
+	return textQuery{terms: terms, allSymbol: strings.Join(allSymbol, " & "), identifier: domain.QueryIdentifier(text)}, true
 }
 
 // anyLexeme returns the tsquery matching any of the terms: 'a' | 'b'.
@@ -150,12 +112,6 @@ func anyLexeme(terms []string) string {
 		quoted[i] = quoteLexeme(t)
 	}
 	return strings.Join(quoted, " | ")
-}
-
-// notInIdentifier reports whether r cannot be part of a typed identifier (nor be sent as
-// text: PostgreSQL refuses NUL).
-func notInIdentifier(r rune) bool {
-	return unicode.IsSpace(r) || unicode.IsControl(r)
 }
 
 // quoteLexeme quotes a term as a tsquery lexeme, taken verbatim by the server.

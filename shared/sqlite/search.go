@@ -5,7 +5,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/vibecode/vibecode/shared/domain"
@@ -42,42 +41,11 @@ type searchFields struct {
 // chunkSearchFields computes a chunk's searchFields.
 func chunkSearchFields(symbol, path, content string) searchFields {
 	return searchFields{
-		names:   symbolNames(symbol),
+		names:   domain.SymbolNames(symbol),
 		symbol:  strings.Join(domain.Terms(symbol), " "),
 		path:    strings.Join(domain.Terms(path), " "),
 		content: strings.Join(domain.Terms(content), " "),
 	}
-}
-
-// symbolNames returns the names a chunk's symbol declares, lower-cased and space-separated with
-// a space at both ends: every comma-separated name whole and each of its qualified suffixes, so
-// "Server.Handle, parse" gives " server.handle handle parse ". A query that is one of them is
-// the identifier the chunk defines. Names containing spaces cannot be typed as one identifier
-// and are left out.
-func symbolNames(symbol string) string {
-	var names []string
-	add := func(n string) {
-		if n != "" && !strings.ContainsFunc(n, unicode.IsSpace) && !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-	}
-	for _, name := range strings.Split(strings.ToLower(symbol), ",") {
-		name = strings.TrimSpace(name)
-		add(name)
-		for i := 0; i < len(name); i++ {
-			switch {
-			case name[i] == '.':
-				add(name[i+1:])
-			case strings.HasPrefix(name[i:], "::"):
-				add(name[i+2:])
-				i++
-			}
-		}
-	}
-	if len(names) == 0 {
-		return ""
-	}
-	return " " + strings.Join(names, " ") + " "
 }
 
 // textQuery is a parsed full-text query.
@@ -93,16 +61,7 @@ func parseTextQuery(text string) (q textQuery, ok bool) {
 	if len(terms) == 0 {
 		return textQuery{}, false
 	}
-	q = textQuery{terms: terms}
-	if id := strings.ToLower(strings.TrimSpace(text)); utf8.ValidString(id) && !strings.ContainsFunc(id, notInIdentifier) {
-		q.identifier = " " + id + " "
-	}
-	return q, true
-}
-
-// notInIdentifier reports whether r cannot be part of a typed identifier.
-func notInIdentifier(r rune) bool {
-	return unicode.IsSpace(r) || unicode.IsControl(r)
+	return textQuery{terms: terms, identifier: domain.QueryIdentifier(text)}, true
 }
 
 // matchGlob reports whether name matches a domain.ChunkQuery path glob: '*' matches any run

@@ -55,25 +55,6 @@ func TestMatchGlob(t *testing.T) {
 	}
 }
 
-func TestSymbolNames(t *testing.T) {
-	tests := map[string]string{
-		"":                       "",
-		"parseChunk":             " parsechunk ",
-		"Server.Handle":          " server.handle handle ",
-		"Server.Handle, parse":   " server.handle handle parse ",
-		"a::b::c":                " a::b::c b::c c ",
-		"(*Server).ServeHTTP":    " (*server).servehttp servehttp ",
-		"func main, x":           " x ",
-		" , ":                    "",
-		"React.Component.render": " react.component.render component.render render ",
-	}
-	for in, want := range tests {
-		if got := symbolNames(in); got != want {
-			t.Errorf("symbolNames(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestParseTextQuery(t *testing.T) {
 	q, ok := parseTextQuery(`parseChunk`)
 	if !ok || !slices.Equal(q.terms, []string{"parsechunk", "parse", "chunk"}) || q.identifier != " parsechunk " {
