@@ -75,25 +75,27 @@ func (x *textIndex) add(ws string, docs []textDoc) {
 		sp = &textSpace{row: make(map[string]int32), postings: make(map[string][]posting)}
 		x.spaces[ws] = sp
 	}
+	// Reused across the documents: Open adds every chunk of the database one at a time.
 	tf := map[string]float32{}
+	inSymbol := map[string]bool{}
 	for _, d := range docs {
 		sp.removeRow(d.id)
 		r := int32(len(sp.ids))
 		clear(tf)
+		clear(inSymbol)
 		var length float32
-		count := func(terms string, weight float32) {
+		count := func(terms string, weight float32, symbol bool) {
 			for t := range strings.FieldsSeq(terms) {
 				tf[t] += weight
 				length += weight
+				if symbol {
+					inSymbol[t] = true
+				}
 			}
 		}
-		count(d.fields.symbol, bm25Symbol)
-		count(d.fields.path, bm25Path)
-		count(d.fields.content, 1)
-		inSymbol := map[string]bool{}
-		for t := range strings.FieldsSeq(d.fields.symbol) {
-			inSymbol[t] = true
-		}
+		count(d.fields.symbol, bm25Symbol, true)
+		count(d.fields.path, bm25Path, false)
+		count(d.fields.content, 1, false)
 		for t, f := range tf {
 			if inSymbol[t] {
 				f = -f
