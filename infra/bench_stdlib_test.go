@@ -1,161 +1,37 @@
 package main
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"hash/fnv"
-	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
-	"unicode"
 
 	"github.com/vibecode/vibecode/shared/domain"
+	"github.com/vibecode/vibecode/shared/stdlibeval"
 )
 
-// The retrieval evaluation set, CodeSearchNet style, built from the Go standard library the
-// same way as shared/localembed's evaluation (eval_test.go) so the two can be compared:
-// every exported function or method with a body and a doc comment of at least five words,
-// in the non-generated, non-test files outside cmd, internal, vendor and testdata (the first
-// file wins when build-tagged variants repeat a function). The query is the doc comment's
-// first sentence without the words that are the function's name or one of its identifier
-// parts, and must keep at least three words; the target is the function without its doc
-// comment.
+// The retrieval evaluation set, CodeSearchNet style, built from the Go standard library by
+// shared/stdlibeval, as shared/localembed's evaluation (eval_test.go) is, so the two can be
+// compared: every exported function or method with a body and a doc comment of at least five
+// words whose query (the first sentence without the function's name and its identifier parts)
+// keeps at least three; the target is the function without its doc comment.
 
 // evalFunc is one function of the evaluation set.
-type evalFunc struct {
-	Pkg     string // directory relative to GOROOT/src
-	PkgName string // package clause
-	Name    string // Recv.Name for methods
-	Query   string
-	Code    string // the declaration without its doc comment
-	Tune    bool   // in the tuning half (by package), else held out
-}
+type evalFunc = stdlibeval.Func
 
-// tuneHalf splits the standard library by package directory exactly as shared/localembed
-// does (its IDF table and lexicon were learned on this half), so held-out numbers here are
-// held out for the embedder too.
-func tuneHalf(pkg string) bool {
-	h := fnv.New32a()
-	h.Write([]byte(pkg))
-	return h.Sum32()%2 == 0
-}
-
-// loadEvalFuncs returns the evaluation set in file order.
+// loadEvalFuncs returns the evaluation set in file order: the standard library's
+// stdlibeval.Func.Evaluable functions.
 func loadEvalFuncs(tb testing.TB) []evalFunc {
 	tb.Helper()
-	root := goSrc(tb)
-	var files []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			switch d.Name() {
-			case "testdata", "internal", "vendor":
-				return filepath.SkipDir
-			}
-			if path == filepath.Join(root, "cmd") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
-			files = append(files, path)
-		}
-		return nil
-	})
+	all, err := stdlibeval.Load(goSrc(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	slices.Sort(files)
-	seen := map[string]bool{}
 	var out []evalFunc
-	fset := token.NewFileSet()
-	for _, path := range files {
-		src, err := os.ReadFile(path)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		f, err := parser.ParseFile(fset, path, src, parser.ParseComments)
-		if err != nil || ast.IsGenerated(f) {
-			continue
-		}
-		rel, _ := filepath.Rel(root, filepath.Dir(path))
-		rel = filepath.ToSlash(rel)
-		for _, d := range f.Decls {
-			fd, ok := d.(*ast.FuncDecl)
-			if !ok || fd.Body == nil {
-				continue
-			}
-			name := fd.Name.Name
-			if fd.Recv != nil && len(fd.Recv.List) == 1 {
-				name = evalRecvName(fd.Recv.List[0].Type) + "." + name
-			}
-			key := rel + " " + name
-			if seen[key] {
-				continue
-			}
-			seen[key] = true
-			if !fd.Name.IsExported() || fd.Doc == nil {
-				continue
-			}
-			doc := fd.Doc.Text()
-			query := docQuery(doc, fd.Name.Name)
-			if len(strings.Fields(doc)) < 5 || len(strings.Fields(query)) < 3 {
-				continue
-			}
-			out = append(out, evalFunc{
-				Pkg: rel, PkgName: f.Name.Name, Name: name, Query: query, Tune: tuneHalf(rel),
-				Code: string(src[fset.Position(fd.Pos()).Offset:fset.Position(fd.End()).Offset]),
-			})
+	for _, f := range all {
+		if f.Evaluable() {
+			out = append(out, f)
 		}
 	}
 	return out
-}
-
-func evalRecvName(x ast.Expr) string {
-	switch t := x.(type) {
-	case *ast.StarExpr:
-		return evalRecvName(t.X)
-	case *ast.IndexExpr:
-		return evalRecvName(t.X)
-	case *ast.IndexListExpr:
-		return evalRecvName(t.X)
-	case *ast.Ident:
-		return t.Name
-	}
-	return "?"
-}
-
-// docQuery turns a doc comment into a query: its first sentence, without the words that are
-// the function's name or one of the name's identifier parts, so the query cannot just name
-// its target.
-func docQuery(doc, name string) string {
-	text := strings.Join(strings.Fields(doc), " ")
-	for i := 0; i+1 < len(text); i++ {
-		if text[i] == '.' && text[i+1] == ' ' {
-			text = text[:i+1]
-			break
-		}
-	}
-	banned := map[string]bool{strings.ToLower(name): true}
-	for _, p := range domain.IdentifierParts(name) {
-		banned[p] = true
-	}
-	var words []string
-	for _, w := range strings.Fields(text) {
-		core := strings.ToLower(strings.TrimFunc(w, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' }))
-		if banned[core] {
-			continue
-		}
-		words = append(words, w)
-	}
-	return strings.Join(words, " ")
 }
 
 // Okapi BM25 parameters of the baseline.

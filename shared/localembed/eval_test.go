@@ -6,7 +6,6 @@ import (
 	"os"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -45,7 +44,7 @@ func loadEvalSet(tb testing.TB) evalSet {
 	tb.Helper()
 	var s evalSet
 	for _, f := range localembed.LoadStdlib(tb) {
-		if !f.Exported || len(strings.Fields(f.Doc)) < 5 || len(strings.Fields(f.Query)) < 3 {
+		if !f.Evaluable() {
 			continue
 		}
 		s.queries = append(s.queries, f.Query)
